@@ -1,0 +1,3 @@
+from kapgraph.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""Binding ``--param KEY=VALUE`` pairs into a stored query, as RDF terms.
+
+Values are never pasted into query text: each is resolved to an rdflib term (a concept IRI, a
+study IRI, a typed literal) and bound with a ``VALUES`` block built from ``term.n3()`` at the
+start of the query's outermost group. The same text then runs on every engine, including remote
+endpoints, with standard SPARQL semantics. (Engine-side substitution is not used: Oxigraph's
+SEP-0007 substitution only accepts projected variables and leaves ``BOUND()`` false.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rdflib import XSD, Literal, URIRef
+from rdflib.term import Identifier
+
+from kapgraph.catalog import Param, StoredQuery
+from kapgraph.engines import Engine
+from kapgraph.errors import ParameterError, QuerySyntaxError
+from kapgraph.namespaces import STUDY, VOCAB
+from kapgraph.results import compact
+
+_CONCEPTS = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?concept ?scheme ?notation ?pref ?alt WHERE {
+  ?concept skos:inScheme ?scheme .
+  OPTIONAL { ?concept skos:notation ?notation }
+  OPTIONAL { ?concept skos:prefLabel ?pref }
+  OPTIONAL { ?concept skos:altLabel ?alt }
+}"""
+
+_STUDIES = "SELECT ?study WHERE { ?study a <https://w3id.org/kap/ontology#Study> } ORDER BY ?study"
+
+
+@dataclass
+class _Concept:
+    iri: URIRef
+    keys: set[str]
+    display: str
+
+
+def _concepts(engine: Engine, schemes: tuple[str, ...]) -> list[_Concept]:
+    wanted = {URIRef(VOCAB + s) for s in schemes}
+    found: dict[URIRef, _Concept] = {}
+    table = engine.query(_CONCEPTS)
+    for concept, scheme, notation, pref, alt in table.rows:
+        if scheme not in wanted or not isinstance(concept, URIRef):
+            continue
+        entry = found.setdefault(concept, _Concept(concept, {str(concept).casefold()}, ""))
+        entry.keys.add(compact(concept).casefold())
+        entry.keys.add(str(concept).rsplit("/", 1)[-1].casefold())
+        for label in (notation, pref, alt):
+            if label is not None:
+                entry.keys.add(str(label).casefold())
+        if notation is not None:
+            entry.display = str(notation)
+        elif pref is not None and not entry.display:
+            entry.display = str(pref)
+    return sorted(found.values(), key=lambda c: c.display.casefold())
+
+
+def allowed_values(engine: Engine, param: Param) -> list[str]:
+    """The values a user may give for *param* (for messages and ``kapgraph list``)."""
+    if param.type == "concept":
+        return [c.display for c in _concepts(engine, param.schemes)]
+    if param.type == "study":
+        return [str(s).removeprefix(str(STUDY)) for (s,) in engine.query(_STUDIES).rows if s is not None]
+    if param.type == "enum":
+        return list(param.values)
+    return []
+
+
+def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Identifier:
+    """Turn one user-given value into the RDF term bound to ``?name``."""
+    text = value.strip()
+    if param.type == "concept":
+        key = text.casefold()
+        concepts = _concepts(engine, param.schemes)
+        for concept in concepts:
+            if key in concept.keys:
+                return concept.iri
+        raise _not_allowed(query, param, value, [c.display for c in concepts])
+    if param.type == "study":
+        studies = [s for (s,) in engine.query(_STUDIES).rows if isinstance(s, URIRef)]
+        for study in studies:
+            if text in (str(study), str(study).removeprefix(str(STUDY)), compact(study)):
+                return study
+        raise _not_allowed(query, param, value, [str(s).removeprefix(str(STUDY)) for s in studies])
+    if param.type == "enum":
+        for allowed in param.values:
+            if text.casefold() == allowed.casefold():
+                return Literal(allowed)
+        raise _not_allowed(query, param, value, list(param.values))
+    if param.type == "integer":
+        try:
+            return Literal(int(text), datatype=XSD.integer)
+        except ValueError:
+            raise ParameterError(
+                f"query {query.name!r}: parameter {param.name!r} must be a whole number, got {value!r}"
+            ) from None
+    return Literal(value)
+
+
+def _not_allowed(query: StoredQuery, param: Param, value: str, allowed: list[str]) -> ParameterError:
+    shown = ", ".join(allowed) if allowed else "(none in the loaded graph)"
+    return ParameterError(
+        f"query {query.name!r}: {value!r} is not an allowed value of parameter {param.name!r}. "
+        f"Allowed (case-insensitive; labels work too): {shown}"
+    )
+
+
+def bind(engine: Engine, query: StoredQuery, raw: Mapping[str, str]) -> dict[str, Identifier]:
+    """Check the user's parameters against the header and resolve each to an RDF term."""
+    declared = {p.name for p in query.params}
+    unknown = sorted(set(raw) - declared)
+    if unknown:
+        accepted = ", ".join(sorted(declared)) if declared else "none"
+        raise ParameterError(
+            f"query {query.name!r} has no parameter {', '.join(map(repr, unknown))}; it accepts: {accepted}"
+        )
+    bound: dict[str, Identifier] = {}
+    for param in query.params:
+        value = raw.get(param.name, param.default)
+        if value is None:
+            if param.required:
+                allowed = allowed_values(engine, param)
+                hint = f" Allowed: {', '.join(allowed)}" if allowed else ""
+                raise ParameterError(
+                    f"query {query.name!r} needs --param {param.name}=VALUE ({param.type}).{hint}"
+                )
+            continue
+        bound[param.name] = resolve(engine, query, param, value)
+    return bound
+
+
+def inject_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
+    """Insert ``VALUES (?a ?b) { (<x> "y") }`` right after the outermost group's opening brace."""
+    if not bindings:
+        return sparql
+    position = _outer_brace(sparql)
+    names = " ".join(f"?{name}" for name in bindings)
+    terms = " ".join(term.n3() for term in bindings.values())
+    block = f"\n  VALUES ({names}) {{ ({terms}) }}\n"
+    return sparql[: position + 1] + block + sparql[position + 1 :]
+
+
+def _outer_brace(sparql: str) -> int:
+    """Index of the first '{' outside comments, strings and IRIs (the WHERE clause's group)."""
+    i, n = 0, len(sparql)
+    while i < n:
+        ch = sparql[i]
+        if ch == "#":
+            end = sparql.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        if ch in "\"'":
+            quote = ch * 3 if sparql.startswith(ch * 3, i) else ch
+            j = i + len(quote)
+            while j < n and not sparql.startswith(quote, j):
+                j += 2 if sparql[j] == "\\" else 1
+            i = j + len(quote)
+            continue
+        if ch == "<":
+            end = sparql.find(">", i)
+            if end > 0 and not any(c in sparql[i + 1 : end] for c in " \t\n{}"):
+                i = end + 1
+                continue
+        if ch == "{":
+            return i
+        i += 1
+    raise QuerySyntaxError("the query has no '{ ... }' group to bind parameters into")

@@ -1,0 +1,177 @@
+"""The stored-query catalog: ``queries/**/*.rq`` files with a strict ``#+`` YAML header.
+
+A header, in the grlc style, sits at the top of the file so that the file stays valid SPARQL::
+
+    #+ summary: PTSD studies that gave psychotherapy both before and after ketamine
+    #+ description: ...
+    #+ params:
+    #+   - diagnosis: {type: concept, scheme: diagnosis, required: false}
+    #+ tags: [timing]
+
+The catalog knows nothing of engines: it reads files and checks headers. A malformed header is an
+error naming the file, never a silent default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kapgraph import resources
+from kapgraph.errors import CatalogError, UnknownQueryError
+
+HEADER_KEYS = {"summary", "description", "params", "tags"}
+PARAM_KEYS = {"type", "scheme", "values", "default", "required", "description"}
+PARAM_TYPES = {"concept", "study", "string", "integer", "enum"}
+#: concept schemes a ``concept`` parameter may name (``https://w3id.org/kap/vocab/<name>``)
+SCHEMES = {
+    "design", "design-feature", "diagnosis", "substance", "drug", "route", "frequency", "unit",
+    "dose-role", "psychotherapy", "phase", "timing", "comparator", "instrument", "setting",
+}  # fmt: skip
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    schemes: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    default: str | None = None
+    required: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StoredQuery:
+    name: str
+    path: Path
+    summary: str
+    description: str
+    params: tuple[Param, ...]
+    tags: tuple[str, ...]
+    text: str
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+def _fail(path: Path, line: int, message: str) -> CatalogError:
+    return CatalogError(f"{path}:{line}: malformed query header: {message}")
+
+
+def parse_header(path: Path, text: str) -> dict[str, Any]:
+    lines = text.splitlines()
+    header: list[str] = []
+    for line in lines:
+        if line.startswith("#+"):
+            header.append(line[2:].removeprefix(" "))
+        else:
+            break
+    if not header:
+        raise _fail(path, 1, "the file must start with '#+ summary: ...' header lines")
+    try:
+        data = yaml.safe_load("\n".join(header))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise _fail(path, line, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise _fail(path, 1, "the header must be a YAML mapping (key: value lines)")
+    unknown = set(data) - HEADER_KEYS
+    if unknown:
+        raise _fail(path, 1, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(HEADER_KEYS)}")
+    if not isinstance(data.get("summary"), str) or not data["summary"].strip():
+        raise _fail(path, 1, "'summary' is required and must be text")
+    return data
+
+
+def _parse_param(path: Path, item: Any) -> Param:
+    if not (isinstance(item, dict) and len(item) == 1):
+        raise _fail(path, 1, f"each entry of 'params' must be '- name: {{type: ...}}', got {item!r}")
+    (name, spec), = item.items()
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise _fail(path, 1, f"parameter name {name!r} is not a SPARQL variable name")
+    if not isinstance(spec, dict):
+        raise _fail(path, 1, f"parameter {name!r}: expected a mapping like {{type: concept, scheme: design}}")
+    unknown = set(spec) - PARAM_KEYS
+    if unknown:
+        raise _fail(path, 1, f"parameter {name!r}: unknown key(s) {sorted(unknown)}; allowed: {sorted(PARAM_KEYS)}")
+    kind = spec.get("type")
+    if kind not in PARAM_TYPES:
+        raise _fail(path, 1, f"parameter {name!r}: type must be one of {sorted(PARAM_TYPES)}, got {kind!r}")
+    schemes_raw = spec.get("scheme", [])
+    schemes = tuple([schemes_raw] if isinstance(schemes_raw, str) else schemes_raw)
+    if kind == "concept":
+        if not schemes or any(s not in SCHEMES for s in schemes):
+            raise _fail(path, 1, f"parameter {name!r}: 'scheme' must name one or more of {sorted(SCHEMES)}")
+    elif schemes:
+        raise _fail(path, 1, f"parameter {name!r}: 'scheme' applies to concept parameters only")
+    values = tuple(str(v) for v in spec.get("values", []))
+    if kind == "enum" and not values:
+        raise _fail(path, 1, f"parameter {name!r}: an enum needs 'values'")
+    required = spec.get("required", "default" not in spec)
+    if not isinstance(required, bool):
+        raise _fail(path, 1, f"parameter {name!r}: 'required' must be true or false")
+    default = spec.get("default")
+    return Param(
+        name=name,
+        type=kind,
+        schemes=schemes,
+        values=values,
+        default=None if default is None else str(default),
+        required=required,
+        description=str(spec.get("description", "")),
+    )
+
+
+def read_query(path: Path, name: str) -> StoredQuery:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: cannot read stored query: {exc}") from None
+    data = parse_header(path, text)
+    raw_params = data.get("params") or []
+    if not isinstance(raw_params, list):
+        raise _fail(path, 1, "'params' must be a list")
+    params = tuple(_parse_param(path, item) for item in raw_params)
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    for param in params:
+        if not re.search(rf"[?$]{param.name}\b", body):
+            raise _fail(path, 1, f"parameter {param.name!r} is not used as ?{param.name} in the query")
+    tags = data.get("tags") or []
+    if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise _fail(path, 1, "'tags' must be a list of words")
+    return StoredQuery(
+        name=name,
+        path=path,
+        summary=data["summary"].strip(),
+        description=str(data.get("description") or "").strip(),
+        params=params,
+        tags=tuple(tags),
+        text=text,
+    )
+
+
+class Catalog:
+    """The stored queries under one folder (the bundled ``queries/`` by default)."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = root or resources.queries_dir()
+
+    def names(self) -> list[str]:
+        return sorted(p.relative_to(self.root).with_suffix("").as_posix() for p in self.root.rglob("*.rq"))
+
+    def get(self, name: str) -> StoredQuery:
+        names = self.names()
+        if name not in names or not NAME_RE.match(name):
+            raise UnknownQueryError(name, difflib.get_close_matches(name, names, n=3, cutoff=0.5))
+        return read_query(self.root / f"{name}.rq", name)
+
+    def all(self) -> list[StoredQuery]:
+        return [self.get(name) for name in self.names()]

@@ -1,0 +1,229 @@
+"""The ``kapgraph`` command line: a thin layer over :mod:`kapgraph.api`.
+
+Exit codes: 0 success; 1 validation found violations; 2 bad input (usage, unreadable or
+unparsable RDF, unknown query, bad parameter, malformed query header, SPARQL syntax error);
+3 the query engine failed while evaluating a valid query.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kapgraph import __version__
+from kapgraph.errors import EngineError, KapgraphError
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 1, 2, 3
+QUERY_FORMATS = ["table", "csv", "tsv", "json", "xml", "md", "turtle", "nt", "jsonld"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors_to_exit_codes(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EngineError as exc:
+            click.echo(f"kapgraph: error: {exc}", err=True)
+            sys.exit(EXIT_ENGINE)
+        except KapgraphError as exc:
+            click.echo(f"kapgraph: error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _default_format() -> str:
+    return "table" if sys.stdout.isatty() else "tsv"
+
+
+def _data(ctx: click.Context) -> list[Path] | None:
+    paths = ctx.obj.get("data") if ctx.obj else None
+    return list(paths) if paths else None
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
+        params[key.strip()] = value
+    return params
+
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
+    help="Result format: W3C SPARQL json, xml, csv, tsv; table or md for people "
+    "(default: table on a terminal, tsv otherwise). CONSTRUCT results: turtle, nt, jsonld.",
+)  # fmt: skip
+engine_option = click.option(
+    "--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True,
+    help="SPARQL engine: Oxigraph (fast, default) or rdflib's own.",
+)  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data", "data", multiple=True, type=click.Path(path_type=Path),
+    help="Study data (file or folder; repeatable) to use instead of the bundled data/.",
+)  # fmt: skip
+@click.version_option(__version__, prog_name="kapgraph")
+@click.pass_context
+def cli(ctx: click.Context, data: tuple[Path, ...]) -> None:
+    """Query, validate and export the knowledge graph of ketamine-assisted psychotherapy studies
+    (Drozdz et al. 2022)."""
+    ctx.obj = {"data": data}
+
+
+@cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
+@_errors_to_exit_codes
+def list_command(fmt: str | None) -> None:
+    """List the stored queries with their summaries and parameters."""
+    from kapgraph.api import list_queries
+
+    queries = list_queries()
+    fmt = fmt or ("table" if sys.stdout.isatty() else "md")
+    if fmt == "json":
+        items = [
+            {
+                "name": q.name,
+                "summary": q.summary,
+                "tags": list(q.tags),
+                "params": [
+                    {"name": p.name, "type": p.type, "schemes": list(p.schemes), "values": list(p.values),
+                     "default": p.default, "required": p.required}
+                    for p in q.params
+                ],
+            }
+            for q in queries
+        ]  # fmt: skip
+        click.echo(json.dumps(items, indent=2))
+        return
+
+    def describe(q: Any) -> str:
+        return ", ".join(
+            f"{p.name}{'' if p.required else '?'} ({p.type}{': ' + '|'.join(p.schemes) if p.schemes else ''})"
+            for p in q.params
+        )
+
+    if fmt == "md":
+        click.echo("| query | parameters | summary |\n|---|---|---|")
+        for q in queries:
+            click.echo(f"| {q.name} | {describe(q)} | {q.summary} |")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("query", "parameters", "summary"):
+        table.add_column(column, overflow="fold")
+    for q in queries:
+        table.add_row(q.name, describe(q), q.summary)
+    Console().print(table)
+    click.echo("Parameters marked ? are optional. Run: kapgraph query NAME --param KEY=VALUE")
+
+
+@cli.command("query")
+@click.argument("name")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A query parameter.")
+@format_option
+@engine_option
+@click.pass_context
+@_errors_to_exit_codes
+def query_command(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str | None, engine: str) -> None:
+    """Run the stored query NAME (see 'kapgraph list')."""
+    from kapgraph.api import run_query
+    from kapgraph.results import render
+
+    result = run_query(name, _parse_params(params), engine=engine, data=_data(ctx))
+    click.echo(render(result, fmt or _default_format()), nl=False)
+
+
+@cli.command("sparql")
+@click.argument("query", required=False)
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the query from F.rq.")
+@format_option
+@engine_option
+@click.pass_context
+@_errors_to_exit_codes
+def sparql_command(ctx: click.Context, query: str | None, file: Path | None, fmt: str | None, engine: str) -> None:
+    """Run an ad-hoc SPARQL QUERY (or --file F.rq); the project's prefixes (kap:, study:, dx:, ...)
+    are predeclared."""
+    from kapgraph.api import run_sparql
+    from kapgraph.results import render
+
+    if (query is None) == (file is None):
+        raise click.UsageError("give either a QUERY argument or --file F.rq (not both)")
+    text = query if query is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    result = run_sparql(text, engine=engine, data=_data(ctx))
+    click.echo(render(result, fmt or _default_format()), nl=False)
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@_errors_to_exit_codes
+def validate_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Validate the bundled data (or the given files/folders) against the SHACL shapes.
+
+    Exits 1 when there is a violation; warnings (missing optional facts) are reported but pass."""
+    from kapgraph.validation import validate
+
+    report = validate(list(paths) or _data(ctx))
+    click.echo(report.text(), nl=False)
+    if not report.conforms:
+        sys.exit(EXIT_VIOLATIONS)
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["turtle", "nt", "jsonld", "trig"]), default="turtle", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file (atomically) instead of stdout.")
+@click.pass_context
+@_errors_to_exit_codes
+def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Export the whole graph (ontology + data)."""
+    from kapgraph.export import export
+
+    text = export(fmt, _data(ctx))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    tmp: str | None = None
+    try:
+        handle, tmp = tempfile.mkstemp(dir=output.parent, prefix=".kapgraph-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise KapgraphError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("info")
+@engine_option
+@click.pass_context
+@_errors_to_exit_codes
+def info_command(ctx: click.Context, engine: str) -> None:
+    """Triple and study counts, and the version."""
+    from kapgraph.api import info
+
+    facts = info(engine=engine, data=_data(ctx))
+    for key, value in vars(facts).items():
+        click.echo(f"{key}: {value}")
+
+
+def main() -> None:
+    cli(prog_name="kapgraph")

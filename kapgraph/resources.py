@@ -1,0 +1,34 @@
+"""Where the bundled ontology, shapes, data and stored queries are.
+
+In an installed wheel they sit in ``kapgraph/_bundled/``; in a source checkout (or an editable
+install) they are the top-level folders of the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _root(name: str) -> Path:
+    bundled = _PACKAGE / "_bundled" / name
+    if bundled.is_dir():
+        return bundled
+    return _PACKAGE.parent / name
+
+
+def ontology_file() -> Path:
+    return _root("ontology") / "kap.ttl"
+
+
+def shapes_dir() -> Path:
+    return _root("shapes")
+
+
+def data_dir() -> Path:
+    return _root("data")
+
+
+def queries_dir() -> Path:
+    return _root("queries")
