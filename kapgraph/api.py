@@ -76,8 +76,8 @@ def info(*, engine: str | GraphEngine = "oxigraph", data: DataPaths = None) -> I
         engine=runner.name,
         files=len(runner.loaded.files),
         triples=len(runner.graph),
-        studies=int(studies or 0),  # type: ignore[arg-type]
-        evidence=int(evidence or 0),  # type: ignore[arg-type]
-        inferred=int(inferred or 0),  # type: ignore[arg-type]
-        participants=int(participants or 0),  # type: ignore[arg-type]
+        studies=int(studies or 0),
+        evidence=int(evidence or 0),
+        inferred=int(inferred or 0),
+        participants=int(participants or 0),
     )

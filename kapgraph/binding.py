@@ -36,7 +36,8 @@ _STUDIES = "SELECT ?study WHERE { ?study a <https://w3id.org/kap/ontology#Study>
 @dataclass
 class _Concept:
     iri: URIRef
-    keys: set[str]
+    #: casefolded names by priority: 0 notation, 1 preferred label, 2 alternative label, 3 IRI forms
+    keys: dict[int, set[str]]
     display: str
 
 
@@ -47,12 +48,15 @@ def _concepts(engine: Engine, schemes: tuple[str, ...]) -> list[_Concept]:
     for concept, scheme, notation, pref, alt in table.rows:
         if scheme not in wanted or not isinstance(concept, URIRef):
             continue
-        entry = found.setdefault(concept, _Concept(concept, {str(concept).casefold()}, ""))
-        entry.keys.add(compact(concept).casefold())
-        entry.keys.add(str(concept).rsplit("/", 1)[-1].casefold())
-        for label in (notation, pref, alt):
+        entry = found.setdefault(concept, _Concept(concept, {0: set(), 1: set(), 2: set(), 3: set()}, ""))
+        entry.keys[3] |= {
+            str(concept).casefold(),
+            compact(concept).casefold(),
+            str(concept).rsplit("/", 1)[-1].casefold(),
+        }
+        for rank, label in enumerate((notation, pref, alt)):
             if label is not None:
-                entry.keys.add(str(label).casefold())
+                entry.keys[rank].add(str(label).casefold())
         if notation is not None:
             entry.display = str(notation)
         elif pref is not None and not entry.display:
@@ -77,9 +81,15 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
     if param.type == "concept":
         key = text.casefold()
         concepts = _concepts(engine, param.schemes)
-        for concept in concepts:
-            if key in concept.keys:
-                return concept.iri
+        for rank in range(4):  # a notation beats a label, a label beats an IRI's local name
+            matches = [c for c in concepts if key in c.keys[rank]]
+            if len(matches) == 1:
+                return matches[0].iri
+            if matches:
+                raise ParameterError(
+                    f"query {query.name!r}: {value!r} is ambiguous for parameter {param.name!r}: it names "
+                    f"{', '.join(compact(c.iri) for c in matches)}; give one of these instead"
+                )
         raise _not_allowed(query, param, value, [c.display for c in concepts])
     if param.type == "study":
         studies = [s for (s,) in engine.query(_STUDIES).rows if isinstance(s, URIRef)]
@@ -126,9 +136,7 @@ def bind(engine: Engine, query: StoredQuery, raw: Mapping[str, str]) -> dict[str
             if param.required:
                 allowed = allowed_values(engine, param)
                 hint = f" Allowed: {', '.join(allowed)}" if allowed else ""
-                raise ParameterError(
-                    f"query {query.name!r} needs --param {param.name}=VALUE ({param.type}).{hint}"
-                )
+                raise ParameterError(f"query {query.name!r} needs --param {param.name}=VALUE ({param.type}).{hint}")
             continue
         bound[param.name] = resolve(engine, query, param, value)
     return bound

@@ -79,8 +79,8 @@ def parse_header(path: Path, text: str) -> dict[str, Any]:
         data = yaml.safe_load("\n".join(header))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise _fail(path, line, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        lineno = mark.line + 1 if mark is not None else 1
+        raise _fail(path, lineno, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise _fail(path, 1, "the header must be a YAML mapping (key: value lines)")
     unknown = set(data) - HEADER_KEYS
@@ -94,7 +94,7 @@ def parse_header(path: Path, text: str) -> dict[str, Any]:
 def _parse_param(path: Path, item: Any) -> Param:
     if not (isinstance(item, dict) and len(item) == 1):
         raise _fail(path, 1, f"each entry of 'params' must be '- name: {{type: ...}}', got {item!r}")
-    (name, spec), = item.items()
+    ((name, spec),) = item.items()
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise _fail(path, 1, f"parameter name {name!r} is not a SPARQL variable name")
     if not isinstance(spec, dict):

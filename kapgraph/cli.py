@@ -152,7 +152,9 @@ def query_command(ctx: click.Context, name: str, params: tuple[str, ...], fmt: s
 
 @cli.command("sparql")
 @click.argument("query", required=False)
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the query from F.rq.")
+@click.option(
+    "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the query from F.rq."
+)
 @format_option
 @engine_option
 @click.pass_context
@@ -187,8 +189,15 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 
 
 @cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(["turtle", "nt", "jsonld", "trig"]), default="turtle", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file (atomically) instead of stdout.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["turtle", "nt", "jsonld", "trig"]), default="turtle", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file (atomically) instead of stdout.",
+)
 @click.pass_context
 @_errors_to_exit_codes
 def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:

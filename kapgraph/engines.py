@@ -20,6 +20,7 @@ from rdflib import Graph
 
 from kapgraph.errors import EngineError, QuerySyntaxError
 from kapgraph.loading import LoadedGraph, load
+from kapgraph.namespaces import PREFIXES
 from kapgraph.results import ResultTable, from_rdflib
 
 ENGINES = ("oxigraph", "rdflib")
@@ -63,9 +64,7 @@ class GraphEngine:
         try:
             prepareQuery(sparql, initNs=dict(self.graph.namespaces()))
         except ParseException as exc:
-            raise QuerySyntaxError(
-                f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}"
-            ) from None
+            raise QuerySyntaxError(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
         except Exception as exc:  # rdflib raises a bare Exception for an unknown prefix
             raise QuerySyntaxError(f"SPARQL error: {exc}") from None
 
@@ -74,6 +73,8 @@ def _oxigraph_syntax_message(text: str) -> str:
     match = re.match(r"error at (\d+):(\d+): (.*)", text, re.S)
     if match:
         line, col, rest = match.groups()
+        if "Prefix not found" in rest:
+            rest = f"undeclared prefix; declare it with PREFIX (predeclared: {', '.join(PREFIXES)})"
         return f"SPARQL syntax error at line {line}, column {col}: {rest.strip()}"
     return f"SPARQL syntax error: {text}"
 

@@ -53,8 +53,7 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
             found.append(path)
         else:
             raise LoadError(
-                f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; "
-                f"use one of {', '.join(sorted(PARSERS))}"
+                f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; use one of {', '.join(sorted(PARSERS))}"
             )
     return found
 

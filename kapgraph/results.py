@@ -46,7 +46,7 @@ class ResultTable:
         return [row[index] for row in self.rows]
 
     def records(self) -> list[dict[str, Identifier]]:
-        return [{v: t for v, t in zip(self.vars, row) if t is not None} for row in self.rows]
+        return [{v: t for v, t in zip(self.vars, row, strict=True) if t is not None} for row in self.rows]
 
 
 def compact(term: Identifier | None) -> str:
@@ -57,8 +57,8 @@ def compact(term: Identifier | None) -> str:
         iri = str(term)
         best = ""
         for prefix, ns in PREFIXES.items():
-            if iri.startswith(ns) and len(ns) > len(best) and "/" not in iri[len(ns) :]:
-                best, name = ns, f"{prefix}:{iri[len(ns):]}"
+            if iri.startswith(ns) and len(ns) > len(best):
+                best, name = ns, f"{prefix}:{iri[len(ns) :]}"
         return name if best else iri
     if isinstance(term, Literal):
         return str(term)
@@ -72,7 +72,9 @@ def _rdflib_result(table: ResultTable) -> Result:
         return result
     result = Result("SELECT")
     result.vars = [Variable(v) for v in table.vars]
-    result.bindings = [{Variable(v): t for v, t in zip(table.vars, row) if t is not None} for row in table.rows]
+    result.bindings = [
+        {Variable(v): t for v, t in zip(table.vars, row, strict=True) if t is not None} for row in table.rows
+    ]
     return result
 
 

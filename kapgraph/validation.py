@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Identifier, Node
 
@@ -41,11 +41,19 @@ class Finding:
         if self.path is not None:
             parts.append(f"property {compact(self.path)}")
         if self.value is not None:
-            parts.append(f"value {self.value.n3()}")
+            parts.append(f"value {_show(self.value)}")
         text = ", ".join(parts) + f": {self.message}"
         if self.shape is not None and isinstance(self.shape, URIRef):
             text += f" [{compact(self.shape)}]"
         return text
+
+
+def _show(term: Identifier) -> str:
+    if isinstance(term, Literal):
+        if term.datatype in (XSD.integer, XSD.decimal, XSD.double, XSD.boolean):
+            return str(term)
+        return f'"{term}"' + (f"^^{compact(term.datatype)}" if term.datatype and term.datatype != XSD.string else "")
+    return compact(term)
 
 
 @dataclass
@@ -65,14 +73,13 @@ class ValidationReport:
     def text(self) -> str:
         lines = [f.describe() for f in sorted(self.findings, key=_sort_key)]
         lines.append(
-            f"{len(self.files)} file(s) checked: {len(self.violations)} violation(s), "
-            f"{len(self.warnings)} warning(s)."
+            f"{len(self.files)} file(s) checked: {len(self.violations)} violation(s), {len(self.warnings)} warning(s)."
         )
         return "\n".join(lines) + "\n"
 
 
 def _sort_key(f: Finding) -> tuple[str, str, str]:
-    return (f.severity != "Violation" and "1" or "0", str(f.file), str(f.focus))
+    return ((f.severity != "Violation" and "1") or "0", str(f.file), str(f.focus))
 
 
 def shapes_graph() -> Graph:
@@ -124,7 +131,9 @@ def validate(data: Sequence[Path | str] | None = None) -> ValidationReport:
         severity = report_graph.value(result, SH.resultSeverity)
         messages = list(report_graph.objects(result, SH.resultMessage))
         message = "; ".join(str(m) for m in messages) if messages else "constraint not met"
-        shape = report_graph.value(result, SH.sourceShape)
+        # a SPARQL constraint is named by sh:sourceConstraint; its node shape by sh:sourceShape
+        constraint = report_graph.value(result, SH.sourceConstraint)
+        shape = constraint if isinstance(constraint, URIRef) else report_graph.value(result, SH.sourceShape)
         findings.append(
             Finding(
                 severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
@@ -138,6 +147,5 @@ def validate(data: Sequence[Path | str] | None = None) -> ValidationReport:
             )
         )
     violations = [f for f in findings if f.severity == "Violation"]
-    return ValidationReport(conforms=bool(conforms) and not violations, findings=findings, files=loaded.files)
-
-
+    data_files = [f for f in loaded.files if f != resources.ontology_file()]
+    return ValidationReport(conforms=bool(conforms) and not violations, findings=findings, files=data_files)

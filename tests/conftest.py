@@ -1,0 +1,56 @@
+"""Shared, session-scoped fixtures: the loaded engines, the review text, the CLI runner.
+
+See tests/data/README.md for where each test file comes from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kapgraph.engines import GraphEngine, open_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA = Path(__file__).resolve().parent / "data"
+REVIEW_TEXT = Path(
+    os.environ.get("KAPGRAPH_REVIEW_TEXT", ROOT.parent / "shared" / "source" / "drozdz-2022-kap-review.txt")
+)
+STUDY_FILES = sorted((ROOT / "data" / "studies").glob("*.ttl"))
+SLUGS = [p.stem for p in STUDY_FILES]
+
+
+def collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture(scope="session")
+def review_text() -> str:
+    if not REVIEW_TEXT.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the review text is missing at {REVIEW_TEXT}; CI must provide shared/ beside the clone")
+        pytest.skip(f"review text not found at {REVIEW_TEXT} (set KAPGRAPH_REVIEW_TEXT to its path)")
+    return collapse(REVIEW_TEXT.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session", params=["oxigraph", "rdflib"])
+def engine(request: pytest.FixtureRequest) -> GraphEngine:
+    return open_engine(request.param)
+
+
+@pytest.fixture(scope="session")
+def engines() -> dict[str, GraphEngine]:
+    return {name: open_engine(name) for name in ("oxigraph", "rdflib")}
+
+
+@pytest.fixture(scope="session")
+def oxigraph(engines: dict[str, GraphEngine]) -> GraphEngine:
+    return engines["oxigraph"]
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()

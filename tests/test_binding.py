@@ -1,0 +1,81 @@
+"""Parameters are resolved to RDF terms and bound with VALUES, never pasted into query text."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Literal, URIRef
+
+from kapgraph.api import run_query
+from kapgraph.binding import _outer_brace, bind, inject_values
+from kapgraph.catalog import Catalog
+from kapgraph.engines import GraphEngine
+from kapgraph.errors import ParameterError
+from kapgraph.namespaces import VOCAB
+
+PTSD = URIRef(VOCAB + "diagnosis/PTSD")
+
+
+@pytest.mark.parametrize("value", ["PTSD", "ptsd", " Ptsd ", "post-traumatic stress disorder", "dx:PTSD", str(PTSD)])
+def test_concept_accepts_notation_label_curie_or_iri_case_insensitively(value: str, oxigraph: GraphEngine) -> None:
+    query = Catalog().get("studies-by-diagnosis")
+    assert bind(oxigraph, query, {"diagnosis": value}) == {"diagnosis": PTSD}
+
+
+def test_unknown_concept_lists_allowed_values(oxigraph: GraphEngine) -> None:
+    query = Catalog().get("studies-by-design")
+    with pytest.raises(ParameterError) as info:
+        bind(oxigraph, query, {"design": "cohort"})
+    message = str(info.value)
+    assert "'cohort' is not an allowed value of parameter 'design'" in message
+    assert "RCT" in message and "OLT" in message
+
+
+@pytest.mark.parametrize("value", ['PTSD" } ; DROP ALL ; #', "PTSD> } DELETE WHERE { ?s ?p ?o } #", "?x"])
+def test_sparql_in_a_parameter_is_a_value_and_is_refused(value: str, oxigraph: GraphEngine) -> None:
+    with pytest.raises(ParameterError):
+        run_query("studies-by-diagnosis", {"diagnosis": value}, engine=oxigraph)
+    # the graph is untouched
+    assert len(run_query("studies", {}, engine=oxigraph).rows) == 17
+
+
+def test_string_values_are_bound_as_escaped_literals() -> None:
+    text = "SELECT ?s WHERE { ?s ?p ?label }"
+    bound = inject_values(text, {"label": Literal('x" } ; DROP ALL ; #')})
+    assert 'VALUES (?label) { ("x\\" } ; DROP ALL ; #") }' in bound
+
+
+def test_unknown_and_missing_parameters(oxigraph: GraphEngine) -> None:
+    query = Catalog().get("studies-by-route")
+    with pytest.raises(ParameterError, match="has no parameter 'diagnosis'; it accepts: route"):
+        bind(oxigraph, query, {"diagnosis": "PTSD"})
+    with pytest.raises(ParameterError, match="needs --param route=VALUE"):
+        bind(oxigraph, query, {})
+
+
+def test_study_parameter_accepts_slug_curie_or_iri(oxigraph: GraphEngine) -> None:
+    query = Catalog().get("evidence")
+    for value in ("ocker2020", "study:ocker2020", "https://w3id.org/kap/id/study/ocker2020"):
+        assert bind(oxigraph, query, {"study": value}) == {"study": URIRef("https://w3id.org/kap/id/study/ocker2020")}
+    with pytest.raises(ParameterError, match="dakwar2019"):
+        bind(oxigraph, query, {"study": "smith1999"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", "{ ?s"),
+        ("# a comment { not this\nSELECT * { ?s ?p ?o }", "{ ?s"),
+        ('PREFIX a: <http://x/y#>\nSELECT ("{" AS ?b) WHERE { ?s ?p ?o }', "{ ?s"),
+        ("SELECT ('''{''' AS ?b) WHERE { ?s ?p ?o }", "{ ?s"),
+    ],
+)
+def test_values_go_into_the_outermost_group(text: str, expected: str) -> None:
+    assert text[_outer_brace(text) :].startswith(expected)
+
+
+def test_notation_beats_label_and_phase_label_beats_category_alt_label(oxigraph: GraphEngine) -> None:
+    query = Catalog().get("studies-by-timing")
+    # "after" is the phase's preferred label (and only an alternative label of the Table 2 row "A")
+    assert bind(oxigraph, query, {"timing": "after"}) == {"timing": URIRef(VOCAB + "phase/after")}
+    assert bind(oxigraph, query, {"timing": "A"}) == {"timing": URIRef(VOCAB + "timing/after")}
+    assert bind(oxigraph, query, {"timing": "B+C+A"}) == {"timing": URIRef(VOCAB + "timing/before-concurrent-after")}

@@ -1,0 +1,249 @@
+"""The command line: formats, exit codes and messages (through click's runner and once for real)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph
+
+from kapgraph import resources
+from kapgraph.cli import cli
+from tests.conftest import ROOT, SLUGS, TEST_DATA
+
+SRJ = "http://www.w3.org/2005/sparql-results#"
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_query_json_is_w3c_sparql_results(runner: CliRunner) -> None:
+    code, out, _ = invoke(
+        runner, "query", "psychotherapy-before-and-after", "--param", "diagnosis=PTSD", "--format", "json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["head"]["vars"][0] == "study"
+    studies = {b["study"]["value"].rsplit("/", 1)[-1] for b in data["results"]["bindings"]}
+    assert studies == {"dore2019", "duek2019", "halstead2021", "shiroma2020"}
+    assert all(b["study"]["type"] == "uri" for b in data["results"]["bindings"])
+
+
+def test_query_xml_is_w3c_sparql_results(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "query", "conference-abstracts", "--format", "xml")
+    assert code == 0
+    root = ET.fromstring(out.encode())
+    assert root.tag == f"{{{SRJ}}}sparql"
+    names = [v.get("name") for v in root.iter(f"{{{SRJ}}}variable")]
+    assert names[0] == "study"
+    uris = {u.text.rsplit("/", 1)[-1] for u in root.iter(f"{{{SRJ}}}uri") if u.text and "/study/" in u.text}
+    assert uris == {"adams2017", "duek2019"}
+
+
+def test_query_csv_and_tsv(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "query", "studies", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["study"].rsplit("/", 1)[-1] for r in rows} == set(SLUGS)
+    code, out, _ = invoke(runner, "query", "studies", "--format", "tsv")
+    lines = out.splitlines()
+    assert lines[0].split("\t")[:2] == ["?study", "?label"]
+    assert lines[1].startswith("<https://w3id.org/kap/id/study/")
+    assert len(lines) == 18
+
+
+def test_query_table_and_markdown(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "query", "studies-by-route", "-p", "route=IN", "--format", "table")
+    assert code == 0 and "study:adams2017" in out and "1 row" in out
+    code, out, _ = invoke(runner, "query", "studies-by-route", "-p", "route=IN", "--format", "md")
+    assert out.splitlines()[0].startswith("| study | label")
+    assert "| study:adams2017 |" in out
+
+
+def test_query_engine_rdflib(runner: CliRunner) -> None:
+    code, out, _ = invoke(
+        runner, "query", "studies-by-comparator", "-p", "comparator=TAU", "--engine", "rdflib", "--format", "tsv"
+    )
+    assert code == 0 and "wilkinson2021" in out
+
+
+def test_list_shows_queries_and_parameters(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "list", "--format", "json")
+    assert code == 0
+    items = {q["name"]: q for q in json.loads(out)}
+    assert items["studies-by-diagnosis"]["params"][0]["schemes"] == ["diagnosis"]
+    assert items["psychotherapy-before-and-after"]["params"][0]["required"] is False
+
+
+def test_sparql_has_project_prefixes(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "sparql", "SELECT ?s WHERE { ?s kap:design design:RCT }", "--format", "tsv")
+    assert code == 0 and len(out.splitlines()) == 8
+
+
+def test_sparql_from_file_and_ask(runner: CliRunner, tmp_path: Path) -> None:
+    query = tmp_path / "q.rq"
+    query.write_text("ASK { study:ocker2020 kap:comorbidDiagnosis dx:OIH }", encoding="utf-8")
+    code, out, _ = invoke(runner, "sparql", "--file", str(query), "--format", "json")
+    assert code == 0 and json.loads(out)["boolean"] is True
+
+
+def test_sparql_construct_gives_turtle(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "sparql", "CONSTRUCT WHERE { study:duek2019 kap:design ?d }", "--format", "turtle")
+    assert code == 0
+    assert len(Graph().parse(data=out, format="turtle")) == 1
+
+
+# --- bad input: exit 2, a clear message, no traceback ------------------------------------
+
+BAD_INPUT = [
+    (["query", "studies-by-diagnoses"], "unknown query 'studies-by-diagnoses'. Did you mean: studies-by-diagnosis"),
+    (["query", "studies-by-route", "-p", "rout=IV"], "has no parameter 'rout'; it accepts: route"),
+    (["query", "studies-by-route"], "needs --param route=VALUE"),
+    (
+        ["query", "studies-by-route", "-p", "route=oral"],
+        "Allowed (case-insensitive; labels work too): IM, IM+SL, IN, IV, SL",
+    ),
+    (["query", "studies-by-diagnosis", "-p", 'diagnosis=PTSD" } ; DROP ALL ; #'], "is not an allowed value"),
+    (["query", "studies", "-p", "noequals"], "'noequals' is not KEY=VALUE"),
+    (["sparql", "SELECT ?s WHERE { ?s ?p }"], "SPARQL syntax error at line 1, column"),
+    (["sparql", "SELECT ?s WHERE {\n  ?s ?p ?o .\n  ?s nope:x ?o }"], "line 3, column 12: undeclared prefix"),
+    (["--data", "tests/data/bad/unterminated.ttl", "query", "studies"], "unterminated.ttl:3:"),
+    (["--data", "no/such/folder", "info"], "no/such/folder: no such file or folder"),
+    (["--data", "README.md", "info"], "unknown RDF file type '.md'"),
+    (["sparql"], "give either a QUERY argument or --file"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUT, ids=lambda v: " ".join(v)[:50] if isinstance(v, list) else "")
+def test_bad_input_exits_2_with_message(
+    args: list[str], message: str, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_sparql_syntax_error_on_rdflib_engine_gives_position(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["sparql", "--engine", "rdflib", "SELECT ?s WHERE {\n ?s ?p }"])
+    assert result.exit_code == 2
+    assert "SPARQL syntax error at line 2" in result.stderr
+
+
+def test_malformed_stored_query_header_exits_2(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken.rq").write_text("#+ summary: [oops\nSELECT * WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    monkeypatch.setattr(resources, "queries_dir", lambda: tmp_path)
+    result = runner.invoke(cli, ["query", "broken"])
+    assert result.exit_code == 2
+    assert "broken.rq:1: malformed query header: not valid YAML" in result.stderr
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+def test_validate_bundled_graph_passes(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "validate")
+    assert code == 0, out
+    assert " 0 violation(s)" in out
+
+
+def test_validate_broken_study_exits_1_naming_file_study_property_value(runner: CliRunner) -> None:
+    path = TEST_DATA / "shapes" / "invalid" / "dose-not-positive.ttl"
+    code, out, _ = invoke(runner, "validate", str(path))
+    assert code == 1
+    line = next(line for line in out.splitlines() if "kap:doseValue" in line and "Violation" in line)
+    assert "dose-not-positive.ttl" in line
+    assert "study study:example" in line
+    assert "value -0.5:" in line
+    assert "greater than 0" in line
+
+
+def test_validate_unparsable_file_exits_2(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", str(TEST_DATA / "bad" / "unterminated.ttl")])
+    assert result.exit_code == 2
+    assert "unterminated.ttl:3:" in result.stderr
+
+
+# --- export and info ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "parser"), [("turtle", "turtle"), ("nt", "nt"), ("jsonld", "json-ld")])
+def test_export_round_trips(fmt: str, parser: str, runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / f"graph.{fmt}"
+    code, _, err = invoke(runner, "export", "--format", fmt, "--output", str(out))
+    assert code == 0 and f"wrote {out}" in err
+    graph = Graph().parse(out, format=parser)
+    assert len(graph) > 5000
+    assert not list(tmp_path.glob(".kapgraph-*"))
+
+
+def test_export_trig_has_named_graphs(runner: CliRunner) -> None:
+    from rdflib import Dataset
+
+    code, out, _ = invoke(runner, "export", "--format", "trig")
+    assert code == 0
+    dataset = Dataset().parse(data=out, format="trig")
+    names = {str(g.identifier) for g in dataset.graphs()}
+    assert {"https://w3id.org/kap/ontology", "https://w3id.org/kap/id/"} <= names
+
+
+def test_export_to_unwritable_place_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["export", "--output", str(tmp_path / "missing" / "x.ttl")])
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+
+
+def test_info_counts(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "info")
+    assert code == 0
+    facts = dict(line.split(": ", 1) for line in out.splitlines())
+    assert facts["studies"] == "17"
+    assert int(facts["triples"]) > 5000
+    assert int(facts["participants"]) == 600  # the per-study sizes; the review states 603 (issue #3)
+
+
+def test_data_option_replaces_the_bundled_studies(runner: CliRunner) -> None:
+    study = ROOT / "data" / "studies" / "ocker2020.ttl"
+    code, out, _ = invoke(runner, "--data", str(study), "query", "studies", "--format", "tsv")
+    assert code == 0
+    assert len(out.splitlines()) == 2 and "ocker2020" in out
+
+
+# --- the installed console script, once for real --------------------------------------------
+
+
+def test_console_script_runs_in_a_subprocess(tmp_path: Path) -> None:
+    exe = shutil.which("kapgraph") or str(Path(sys.executable).with_name("kapgraph"))
+    assert Path(exe).exists(), "kapgraph console script not installed (pip install .)"
+    done = subprocess.run(
+        [exe, "query", "studies-by-diagnosis", "--param", "diagnosis=SUD", "--format", "csv"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "120"}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "krupitsky2002" in done.stdout and "ocker2020" in done.stdout
+    bad = subprocess.run([exe, "query", "nope"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "unknown query 'nope'" in bad.stderr
+
+
+def test_a_query_does_not_import_pyshacl_or_owlready2() -> None:
+    code = (
+        "import sys; from kapgraph.api import run_query; run_query('studies'); "
+        "print(sorted(m for m in ('pyshacl', 'owlready2') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

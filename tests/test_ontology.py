@@ -1,0 +1,121 @@
+"""The ontology: metadata, documented terms, concept schemes, OWL 2 DL consistency (HermiT)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, SKOS, XSD
+
+from kapgraph import resources
+from kapgraph.namespaces import KAP, VOCAB
+
+ONTOLOGY = URIRef("https://w3id.org/kap/ontology")
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    return Graph().parse(resources.ontology_file(), format="turtle")
+
+
+def test_header(ontology: Graph) -> None:
+    assert (ONTOLOGY, RDF.type, OWL.Ontology) in ontology
+    assert ontology.value(ONTOLOGY, OWL.versionIRI) is not None
+    assert ontology.value(ONTOLOGY, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
+    for prop in (DCTERMS.title, DCTERMS.description, DCTERMS.creator):
+        assert ontology.value(ONTOLOGY, prop), prop
+
+
+def kap_terms(ontology: Graph) -> list[URIRef]:
+    kinds = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+    return sorted(
+        {s for k in kinds for s in ontology.subjects(RDF.type, k) if isinstance(s, URIRef) and s.startswith(str(KAP))}
+    )
+
+
+def test_every_class_and_property_is_documented(ontology: Graph) -> None:
+    terms = kap_terms(ontology)
+    assert len(terms) > 80
+    for term in terms:
+        assert ontology.value(term, RDFS.label), f"{term} has no rdfs:label"
+        assert ontology.value(term, SKOS.definition), f"{term} has no skos:definition"
+        assert ontology.value(term, RDFS.isDefinedBy) == ONTOLOGY, f"{term} has no rdfs:isDefinedBy"
+
+
+def test_every_concept_is_in_a_documented_scheme(ontology: Graph) -> None:
+    concepts = set(ontology.subjects(RDF.type, SKOS.Concept))
+    assert len(concepts) > 90
+    for concept in concepts:
+        scheme = ontology.value(concept, SKOS.inScheme)
+        assert scheme is not None and (scheme, RDF.type, SKOS.ConceptScheme) in ontology, concept
+        assert ontology.value(concept, SKOS.prefLabel), concept
+        assert ontology.value(concept, SKOS.definition), concept
+        for broader in ontology.objects(concept, SKOS.broader):
+            assert ontology.value(broader, SKOS.inScheme) == scheme, f"{concept} broader {broader} in another scheme"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "notations"),
+    [
+        ("diagnosis", {"PTSD", "MDD", "OCD", "BD", "GAD", "ADHD", "EDNOS", "SUD", "OIH"}),
+        ("route", {"IV", "IM", "SL", "IN", "IM+SL"}),
+        ("psychotherapy", {"CBT", "MBI", "MBRP", "MBCT", "TIMBER", "MET", "FAP"}),
+        ("design", {"RCT"}),
+        ("timing", {"B+A", "C", "C+A", "A", "B+C+A"}),
+        ("instrument", {"MADRS", "QIDS", "Y-BOCS", "PCL", "PCL-5", "CAPS", "NPRS", "HAM-A", "BDI", "TLFB", "ZDS"}),
+    ],
+)
+def test_review_abbreviations_are_notations(scheme: str, notations: set[str], ontology: Graph) -> None:
+    found = {
+        str(n)
+        for c in ontology.subjects(SKOS.inScheme, URIRef(VOCAB + scheme))
+        for n in ontology.objects(c, SKOS.notation)
+    }
+    assert notations <= found
+
+
+@pytest.mark.parametrize(
+    ("parent", "children"),
+    [
+        ("diagnosis/SUD", {"heroin-use-disorder", "cocaine-use-disorder", "cannabis-use-disorder",
+                           "alcohol-use-disorder", "OIH"}),
+        ("psychotherapy/MBI", {"MBRP", "MBCT", "TIMBER"}),
+        ("psychotherapy/exposure-therapy", {"prolonged-exposure"}),
+    ],
+)  # fmt: skip
+def test_broader_hierarchies(parent: str, children: set[str], ontology: Graph) -> None:
+    top = URIRef(VOCAB + parent)
+    below = {
+        str(c).rsplit("/", 1)[-1]
+        for c in ontology.subjects(SKOS.inScheme, URIRef(VOCAB + parent.split("/")[0]))
+        if top in set(ontology.transitive_objects(c, SKOS.broader)) and c != top
+    }
+    assert children <= below
+
+
+def test_ranges_stay_in_the_owl2_datatype_map(ontology: Graph) -> None:
+    outside = {XSD.duration, XSD.gYear, XSD.gYearMonth, XSD.date}
+    assert not [(p, r) for p, r in ontology.subject_objects(RDFS.range) if r in outside]
+
+
+def test_evidence_flag_is_on_extracted_properties_only(ontology: Graph) -> None:
+    flagged = set(ontology.subjects(KAP.requiresEvidence, Literal(True)))
+    assert {KAP.doseValue, KAP.design, KAP.enrolledSize, KAP.timingCategory, KAP.percentage} <= flagged
+    assert not {KAP.hasArm, KAP.hasDose, KAP.evidenceFor, KAP.inferred} & flagged
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="HermiT needs a Java runtime (.ci/run installs one)")
+def test_owlready2_loads_it_and_hermit_finds_it_consistent(ontology: Graph, tmp_path: Path) -> None:
+    import owlready2
+
+    nt = tmp_path / "kap.nt"
+    ontology.serialize(nt, format="nt", encoding="utf-8")
+    world = owlready2.World()
+    onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
+    assert onto.Study is not None and onto.KetamineRegimen is not None
+    assert onto.Publication in onto.Review.is_a
+    with onto:
+        owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+    assert list(world.inconsistent_classes()) == []
