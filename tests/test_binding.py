@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rdflib import Literal, URIRef
 
@@ -79,3 +81,21 @@ def test_notation_beats_label_and_phase_label_beats_category_alt_label(oxigraph:
     assert bind(oxigraph, query, {"timing": "after"}) == {"timing": URIRef(VOCAB + "phase/after")}
     assert bind(oxigraph, query, {"timing": "A"}) == {"timing": URIRef(VOCAB + "timing/after")}
     assert bind(oxigraph, query, {"timing": "B+C+A"}) == {"timing": URIRef(VOCAB + "timing/before-concurrent-after")}
+
+
+def test_ill_typed_integer_and_enum_values_are_refused(oxigraph: GraphEngine, tmp_path: Path) -> None:
+    (tmp_path / "q.rq").write_text(
+        "#+ summary: typed parameters\n#+ params:\n#+   - n: {type: integer}\n"
+        "#+   - kind: {type: enum, values: [primary, comorbid], default: primary}\n"
+        "SELECT ?study WHERE { ?study <https://w3id.org/kap/ontology#enrolledSize> ?n . BIND(?kind AS ?k) }\n",
+        encoding="utf-8",
+    )
+    query = Catalog(tmp_path).get("q")
+    with pytest.raises(ParameterError, match="'n' must be a whole number, got 'twelve'"):
+        bind(oxigraph, query, {"n": "twelve"})
+    with pytest.raises(ParameterError, match=r"Allowed .*: primary, comorbid"):
+        bind(oxigraph, query, {"n": "12", "kind": "secondary"})
+    bound = bind(oxigraph, query, {"n": "12"})
+    assert bound["n"] == Literal(12) and bound["kind"] == Literal("primary")
+    table = oxigraph.query(inject_values(query.text, bound))
+    assert [str(r["study"]).rsplit("/", 1)[-1] for r in table.records()] == ["shiroma2020"]
