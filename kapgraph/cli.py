@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rdflib import Literal
 
 from kapgraph import __version__
 from kapgraph.errors import EngineError, KapgraphError
@@ -208,16 +207,9 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    tmp: str | None = None
-    try:
-        handle, tmp = tempfile.mkstemp(dir=output.parent, prefix=".kapgraph-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, output)
-    except OSError as exc:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise KapgraphError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    from kapgraph.files import write_atomically
+
+    write_atomically(output, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     click.echo(f"wrote {output}", err=True)
 
 
@@ -232,6 +224,67 @@ def info_command(ctx: click.Context, engine: str) -> None:
     facts = info(engine=engine, data=_data(ctx))
     for key, value in vars(facts).items():
         click.echo(f"{key}: {value}")
+
+
+@cli.command("reproduce")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
+@engine_option
+@click.pass_context
+@_errors_to_exit_codes
+def reproduce_command(ctx: click.Context, fmt: str | None, engine: str) -> None:
+    """Recompute every figure the review states from the per-study facts and compare.
+
+    Status 'match', 'discrepancy' (explained by a recorded kap:Discrepancy) or 'MISMATCH'
+    (unexplained). Exits 1 when there is a MISMATCH."""
+    from kapgraph.engines import open_engine
+    from kapgraph.reproduce import MISMATCH, reproduce
+
+    checks = reproduce(open_engine(engine, _data(ctx)))
+    fmt = fmt or ("table" if sys.stdout.isatty() else "md")
+    if fmt == "json":
+        click.echo(json.dumps([c.as_dict() for c in checks], indent=2, ensure_ascii=False))
+    else:
+        from kapgraph.results import ResultTable, render
+
+        def cell(value: object) -> Literal:
+            return Literal("" if value is None else str(value))
+
+        table = ResultTable(
+            vars=["id", "label", "paper", "graph", "status", "note"],
+            rows=[
+                tuple(cell(getattr(c, k)) for k in ("id", "label", "paper", "graph", "status", "note")) for c in checks
+            ],
+        )
+        click.echo(render(table, fmt), nl=False)
+    counts = {s: sum(c.status == s for c in checks) for s in ("match", "discrepancy", MISMATCH)}
+    click.echo(
+        f"{len(checks)} claims: {counts['match']} match, {counts['discrepancy']} discrepancy, "
+        f"{counts[MISMATCH]} MISMATCH",
+        err=True,
+    )
+    if counts[MISMATCH]:
+        sys.exit(EXIT_VIOLATIONS)
+
+
+@cli.command("figure")
+@click.argument("name", type=click.Choice(["fig2", "fig3", "table1", "table2"]))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.png or FILE.svg (tables also FILE.md).",
+)
+@engine_option
+@click.pass_context
+@_errors_to_exit_codes
+def figure_command(ctx: click.Context, name: str, out: Path, engine: str) -> None:
+    """Regenerate the review's Figure 2 or 3, or Table 1 or 2, from the graph."""
+    from kapgraph.engines import open_engine
+    from kapgraph.figures import render_figure
+
+    written = render_figure(name, out, open_engine(engine, _data(ctx)))
+    click.echo(f"wrote {written}", err=True)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import XSD, Graph, Literal
 from rdflib.term import Node
 
 from kapgraph import resources
@@ -72,6 +72,14 @@ def parse_file(path: Path) -> Graph:
     return graph
 
 
+def _simple(term: Node) -> Node:
+    # Oxigraph's parsers type plain strings as xsd:string (RDF 1.1); rdflib's SPARQL engine still
+    # tells "x" and "x"^^xsd:string apart, so string comparisons would silently fail on it.
+    if isinstance(term, Literal) and term.datatype == XSD.string:
+        return Literal(str(term))
+    return term
+
+
 def new_graph(store: str = "default") -> Graph:
     graph = Graph(store=store)
     for prefix, iri in PREFIXES.items():
@@ -93,7 +101,7 @@ def load(
     parsed = [(path, parse_file(path)) for path in files]  # all or nothing
     loaded = LoadedGraph(graph=new_graph(store), files=files)
     for path, graph in parsed:
-        loaded.graph += graph
+        loaded.graph.addN((s, p, _simple(o), loaded.graph) for s, p, o in graph)
         for subject in graph.subjects(unique=True):
             loaded.subject_files.setdefault(subject, path)
     return loaded

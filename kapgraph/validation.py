@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import SH
@@ -111,6 +112,31 @@ def _study_of(node: Node, data: Graph) -> Node | None:
     return None
 
 
+class _PreparedQueryGraph(Graph):
+    """A graph that parses each distinct SPARQL text once.
+
+    HACK: pySHACL evaluates a SPARQL-based constraint once per focus node and hands rdflib the
+    query text every time, so rdflib re-parses it (about 10 ms each, ~1,000 times for the bundled
+    data: 16 s of a 2.5 s validation). Memoising the prepared query keeps the semantics (the
+    bindings still come with each call). Remove when pySHACL prepares its constraint queries.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prepared: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+
+    def query(self, query_object: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(query_object, str):
+            from rdflib.plugins.sparql import prepareQuery
+
+            init_ns = kwargs.get("initNs") or dict(self.namespaces())
+            key = (query_object, tuple(sorted((k, str(v)) for k, v in init_ns.items())))
+            if key not in self._prepared:
+                self._prepared[key] = prepareQuery(query_object, initNs=init_ns)
+            query_object = self._prepared[key]
+        return super().query(query_object, *args, **kwargs)
+
+
 def validate(data: Sequence[Path | str] | None = None) -> ValidationReport:
     """Validate the bundled data (or the given files/folders) against the shapes."""
     import pyshacl
@@ -118,12 +144,15 @@ def validate(data: Sequence[Path | str] | None = None) -> ValidationReport:
     # The ontology is loaded into the data graph (not passed as ont_graph): the shapes need its
     # concept schemes, subclass axioms and kap:requiresEvidence flags in the graph they query.
     loaded = load(data, include_ontology=True)
+    graph = _PreparedQueryGraph()
+    graph += loaded.graph
+    # SHACL Core + SHACL-SPARQL only (advanced=False), so pySHACL validates our graph in place
     conforms, report_graph, _ = pyshacl.validate(
-        loaded.graph,
+        graph,
         shacl_graph=shapes_graph(),
         inference="none",
         allow_warnings=True,
-        advanced=True,
+        advanced=False,
     )
     findings = []
     for result in report_graph.subjects(RDF.type, SH.ValidationResult):

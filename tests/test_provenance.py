@@ -12,7 +12,7 @@ from kapgraph.loading import parse_file
 from kapgraph.namespaces import KAP, OA
 from tests.conftest import ROOT, STUDY_FILES, collapse
 
-FILES = [*STUDY_FILES, ROOT / "data" / "review.ttl"]
+FILES = [*STUDY_FILES, ROOT / "data" / "review.ttl", ROOT / "data" / "claims.ttl"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)

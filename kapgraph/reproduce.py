@@ -1,0 +1,108 @@
+"""Reproduce the review's own figures from the per-study facts, claim by claim.
+
+Each aggregate the review prints is a ``kap:ReviewClaim`` in the graph (``data/claims.ttl``). The
+stored queries under ``queries/review/`` compute the same aggregates from the study data and return
+``?id ?label ?paper ?graph`` rows; the session statistics (median, IQR) are computed here from the
+per-study totals of ``review/psychotherapy-sessions``, since SPARQL has no median. A difference is a
+``discrepancy`` when a ``kap:Discrepancy`` about the claim explains it, and a ``MISMATCH`` otherwise.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rdflib import Literal
+
+from kapgraph.catalog import Catalog
+from kapgraph.engines import GraphEngine
+
+MATCH, DISCREPANCY, MISMATCH = "match", "discrepancy", "MISMATCH"
+
+_CLAIMS = """
+PREFIX kap:  <https://w3id.org/kap/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?id ?label ?paper ?group ?statistic WHERE {
+  ?claim a kap:ReviewClaim ; kap:claimId ?id ; rdfs:label ?label ; kap:statedValue ?paper ; kap:claimGroup ?group .
+  OPTIONAL { ?claim kap:statistic ?statistic }
+}"""
+
+_EXPLAINED = """
+PREFIX kap:  <https://w3id.org/kap/ontology#>
+SELECT ?id ?resolution WHERE {
+  ?discrepancy a kap:Discrepancy ; kap:discrepancyAbout ?claim ; kap:resolution ?resolution .
+  ?claim kap:claimId ?id .
+}"""
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    id: str
+    label: str
+    paper: float | int
+    graph: float | int | None
+    status: str
+    note: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in ("id", "label", "paper", "graph", "status", "note")}
+
+
+def _number(value: object) -> float | int | None:
+    if isinstance(value, Literal):
+        value = value.toPython()
+    if value is None:
+        return None
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _session_statistics(totals: list[int]) -> dict[str, float | int | None]:
+    if not totals:
+        return {"count": 0, "min": None, "max": None, "median": None, "iqr": None}
+    q1, _, q3 = statistics.quantiles(totals, n=4, method="inclusive") if len(totals) > 1 else (totals[0],) * 3
+    return {
+        "count": len(totals),
+        "min": min(totals),
+        "max": max(totals),
+        "median": _number(statistics.median(totals)),
+        "iqr": _number(round(q3 - q1, 2)),
+    }
+
+
+def reproduce(engine: GraphEngine, catalog: Catalog | None = None) -> list[ClaimCheck]:
+    """Check every review claim in the graph against the value computed from the study facts."""
+    catalog = catalog or Catalog()
+    computed: dict[str, float | int | None] = {}
+    for name in catalog.names():
+        if not name.startswith("review/"):
+            continue
+        table = engine.query(catalog.get(name).text)
+        if {"id", "graph"} <= set(table.vars):
+            for record in table.records():
+                computed[str(record["id"])] = _number(record["graph"]) if "graph" in record else None
+    sessions = catalog.get("review/psychotherapy-sessions")
+    totals = sorted(int(str(r["sessions"])) for r in engine.query(sessions.text).records())
+    stats = _session_statistics(totals)
+    explained = {str(r["id"]): str(r["resolution"]) for r in engine.query(_EXPLAINED).records()}
+
+    checks = []
+    for record in engine.query(_CLAIMS).records():
+        claim_id = str(record["id"])
+        paper = _number(record["paper"])
+        assert paper is not None
+        if str(record["group"]) == "sessions" and "statistic" in record:
+            graph = stats.get(str(record["statistic"]))
+        else:
+            graph = computed.get(claim_id)
+        if graph is not None and Decimal(str(graph)) == Decimal(str(paper)):
+            status, note = MATCH, ""
+        elif claim_id in explained:
+            status, note = DISCREPANCY, explained[claim_id]
+        elif graph is None and claim_id not in computed and str(record["group"]) != "sessions":
+            status, note = MISMATCH, "no stored query under queries/review/ computes this claim"
+        else:
+            status, note = MISMATCH, "no kap:Discrepancy in the graph explains the difference"
+        checks.append(ClaimCheck(claim_id, str(record["label"]), paper, graph, status, note))
+    return sorted(checks, key=lambda c: c.id)
