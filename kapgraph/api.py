@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kapgraph import __version__
-from kapgraph.binding import bind, inject_values
+from kapgraph.binding import bind, inject_services, inject_values
 from kapgraph.catalog import Catalog, StoredQuery
 from kapgraph.engines import GraphEngine, open_engine
 from kapgraph.results import ResultTable
@@ -27,7 +27,9 @@ def run_query(
     query = (catalog or Catalog()).get(name)
     runner = engine if isinstance(engine, GraphEngine) else open_engine(engine, data)
     bindings = bind(runner, query, params or {})
-    return runner.query(inject_values(query.text, bindings))
+    endpoints = {p.name for p in query.params if p.type == "endpoint"}
+    text = inject_services(query.text, {k: v for k, v in bindings.items() if k in endpoints})
+    return runner.query(inject_values(text, {k: v for k, v in bindings.items() if k not in endpoints}))
 
 
 def run_sparql(text: str, *, engine: str | GraphEngine = "oxigraph", data: DataPaths = None) -> ResultTable:

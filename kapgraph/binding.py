@@ -9,6 +9,7 @@ SEP-0007 substitution only accepts projected variables and leaves ``BOUND()`` fa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -102,6 +103,8 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
             if text.casefold() == allowed.casefold():
                 return Literal(allowed)
         raise _not_allowed(query, param, value, list(param.values))
+    if param.type == "endpoint":
+        return _endpoint(query, param, text)
     if param.type == "integer":
         try:
             return Literal(int(text), datatype=XSD.integer)
@@ -110,6 +113,30 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
                 f"query {query.name!r}: parameter {param.name!r} must be a whole number, got {value!r}"
             ) from None
     return Literal(value)
+
+
+def _endpoint(query: StoredQuery, param: Param, text: str) -> URIRef:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in text for c in '<>"{}|\\^` \t\n'):
+        raise ParameterError(
+            f"query {query.name!r}: parameter {param.name!r} must be an http(s) URL of a SPARQL endpoint, got {text!r}"
+        )
+    return URIRef(text)
+
+
+def inject_services(sparql: str, endpoints: Mapping[str, Identifier]) -> str:
+    """Put endpoint IRIs after ``SERVICE ?name``.
+
+    HACK: Oxigraph evaluates ``SERVICE ?var`` before a ``VALUES`` binding of ``?var`` reaches it
+    ("the variable encoding the service name is unbound"), so an endpoint cannot be bound like other
+    parameters. The IRI has been checked by :func:`_endpoint` and is written with ``term.n3()``.
+    Remove when Oxigraph binds service variables.
+    """
+    for name, iri in endpoints.items():
+        sparql = re.sub(rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b", lambda m: m.group(1) + iri.n3(), sparql, flags=re.I)
+    return sparql
 
 
 def _not_allowed(query: StoredQuery, param: Param, value: str, allowed: list[str]) -> ParameterError:

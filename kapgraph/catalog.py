@@ -27,7 +27,7 @@ from kapgraph.errors import CatalogError, UnknownQueryError
 
 HEADER_KEYS = {"summary", "description", "params", "tags"}
 PARAM_KEYS = {"type", "scheme", "values", "default", "required", "description"}
-PARAM_TYPES = {"concept", "study", "string", "integer", "enum"}
+PARAM_TYPES = {"concept", "study", "string", "integer", "enum", "endpoint"}
 #: concept schemes a ``concept`` parameter may name (``https://w3id.org/kap/vocab/<name>``)
 SCHEMES = {
     "design", "design-feature", "diagnosis", "substance", "drug", "route", "frequency", "unit",

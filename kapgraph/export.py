@@ -25,7 +25,8 @@ def export(fmt: str, data: Sequence[Path | str] | None = None) -> str:
         dataset = Dataset()
         for prefix, iri in PREFIXES.items():
             dataset.bind(prefix, iri)
-        dataset.graph(ONTOLOGY_GRAPH).__iadd__(parse_file(resources.ontology_file()))
+        for path in resources.ontology_files():
+            dataset.graph(ONTOLOGY_GRAPH).__iadd__(parse_file(path))
         dataset.graph(DATA_GRAPH).__iadd__(load(data, include_ontology=False).graph)
         return dataset.serialize(format="trig")
     graph = load(data).graph

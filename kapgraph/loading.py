@@ -96,7 +96,7 @@ def load(
     """Load the ontology and the study data (the bundled ``data/`` unless *data* is given)."""
     files: list[Path] = []
     if include_ontology:
-        files.append(resources.ontology_file())
+        files.extend(resources.ontology_files())
     files.extend(find_rdf_files(data if data else [resources.data_dir()]))
     parsed = [(path, parse_file(path)) for path in files]  # all or nothing
     loaded = LoadedGraph(graph=new_graph(store), files=files)

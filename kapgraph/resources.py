@@ -19,7 +19,13 @@ def _root(name: str) -> Path:
 
 
 def ontology_file() -> Path:
+    """The ontology proper (classes, properties, concept schemes)."""
     return _root("ontology") / "kap.ttl"
+
+
+def ontology_files() -> list[Path]:
+    """Every file of the vocabulary layer: the ontology and its mappings to external vocabularies."""
+    return sorted(_root("ontology").glob("*.ttl"))
 
 
 def shapes_dir() -> Path:

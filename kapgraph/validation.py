@@ -176,5 +176,5 @@ def validate(data: Sequence[Path | str] | None = None) -> ValidationReport:
             )
         )
     violations = [f for f in findings if f.severity == "Violation"]
-    data_files = [f for f in loaded.files if f != resources.ontology_file()]
+    data_files = [f for f in loaded.files if f not in resources.ontology_files()]
     return ValidationReport(conforms=bool(conforms) and not violations, findings=findings, files=data_files)
