@@ -135,7 +135,8 @@ def inject_services(sparql: str, endpoints: Mapping[str, Identifier]) -> str:
     Remove when Oxigraph binds service variables.
     """
     for name, iri in endpoints.items():
-        sparql = re.sub(rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b", lambda m: m.group(1) + iri.n3(), sparql, flags=re.I)
+        target = iri.n3()
+        sparql = re.sub(rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b", lambda m, t=target: m.group(1) + t, sparql, flags=re.I)
     return sparql
 
 
