@@ -136,7 +136,8 @@ def inject_services(sparql: str, endpoints: Mapping[str, Identifier]) -> str:
     """
     for name, iri in endpoints.items():
         target = iri.n3()
-        sparql = re.sub(rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b", lambda m, t=target: m.group(1) + t, sparql, flags=re.I)
+        pattern = rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b"
+        sparql = re.sub(pattern, lambda m, t=target: m.group(1) + t, sparql, flags=re.I)
     return sparql
 
 
