@@ -135,9 +135,9 @@ def inject_services(sparql: str, endpoints: Mapping[str, Identifier]) -> str:
     Remove when Oxigraph binds service variables.
     """
     for name, iri in endpoints.items():
+        # a backslash-free replacement: n3() of a checked http(s) IRI has no backslashes
         target = iri.n3()
-        pattern = rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b"
-        sparql = re.sub(pattern, lambda m, t=target: m.group(1) + t, sparql, flags=re.I)
+        sparql = re.sub(rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b", rf"\g<1>{target}", sparql, flags=re.I)
     return sparql
 
 
