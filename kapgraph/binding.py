@@ -31,6 +31,10 @@ SELECT ?concept ?scheme ?notation ?pref ?alt WHERE {
   OPTIONAL { ?concept skos:altLabel ?alt }
 }"""
 
+_MAPPED = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?concept WHERE { ?concept skos:exactMatch|skos:closeMatch ?external }"""
+
 _STUDIES = "SELECT ?study WHERE { ?study a <https://w3id.org/kap/ontology#Study> } ORDER BY ?study"
 
 
@@ -91,6 +95,21 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
                     f"query {query.name!r}: {value!r} is ambiguous for parameter {param.name!r}: it names "
                     f"{', '.join(compact(c.iri) for c in matches)}; give one of these instead"
                 )
+        external = _external_iri(text)
+        if external is not None:
+            mapped = {c for (c,) in engine.query(inject_values(_MAPPED, {"external": external})).rows}
+            matches = [c for c in concepts if c.iri in mapped]
+            if len(matches) == 1:
+                return matches[0].iri
+            if matches:
+                raise ParameterError(
+                    f"query {query.name!r}: {value!r} is mapped to several concepts of parameter {param.name!r}: "
+                    f"{', '.join(compact(c.iri) for c in matches)}; give one of these instead"
+                )
+            raise ParameterError(
+                f"query {query.name!r}: no concept allowed for parameter {param.name!r} has an exact or close "
+                f"match {value!r} ({external}). Allowed: {', '.join(c.display for c in concepts)}"
+            )
         raise _not_allowed(query, param, value, [c.display for c in concepts])
     if param.type == "study":
         studies = [s for (s,) in engine.query(_STUDIES).rows if isinstance(s, URIRef)]
@@ -113,6 +132,18 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
                 f"query {query.name!r}: parameter {param.name!r} must be a whole number, got {value!r}"
             ) from None
     return Literal(value)
+
+
+def _external_iri(text: str) -> URIRef | None:
+    """An external identifier given as a CURIE (mesh:D013313, MONDO:0005146) or an IRI."""
+    if text.startswith(("http://", "https://")):
+        return URIRef(text)
+    if ":" not in text:
+        return None
+    from kapgraph.namespaces import converter
+
+    iri = converter().expand(text)
+    return URIRef(iri) if iri else None
 
 
 def _endpoint(query: StoredQuery, param: Param, text: str) -> URIRef:

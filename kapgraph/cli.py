@@ -65,6 +65,10 @@ format_option = click.option(
     help="Result format: W3C SPARQL json, xml, csv, tsv; table or md for people "
     "(default: table on a terminal, tsv otherwise). CONSTRUCT results: turtle, nt, jsonld.",
 )  # fmt: skip
+curies_option = click.option(
+    "--curies", "use_curies", is_flag=True,
+    help="Write IRIs as compact CURIEs (dx:PTSD, mesh:D013313, mondo:0005146) instead of full IRIs.",
+)  # fmt: skip
 engine_option = click.option(
     "--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True,
     help="SPARQL engine: Oxigraph (fast, default) or rdflib's own.",
@@ -138,15 +142,18 @@ def list_command(fmt: str | None) -> None:
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A query parameter.")
 @format_option
 @engine_option
+@curies_option
 @click.pass_context
 @_errors_to_exit_codes
-def query_command(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str | None, engine: str) -> None:
+def query_command(
+    ctx: click.Context, name: str, params: tuple[str, ...], fmt: str | None, engine: str, use_curies: bool
+) -> None:
     """Run the stored query NAME (see 'kapgraph list')."""
     from kapgraph.api import run_query
-    from kapgraph.results import render
+    from kapgraph.results import render, with_curies
 
     result = run_query(name, _parse_params(params), engine=engine, data=_data(ctx))
-    click.echo(render(result, fmt or _default_format()), nl=False)
+    click.echo(render(with_curies(result) if use_curies else result, fmt or _default_format()), nl=False)
 
 
 @cli.command("sparql")
@@ -156,9 +163,12 @@ def query_command(ctx: click.Context, name: str, params: tuple[str, ...], fmt: s
 )
 @format_option
 @engine_option
+@curies_option
 @click.pass_context
 @_errors_to_exit_codes
-def sparql_command(ctx: click.Context, query: str | None, file: Path | None, fmt: str | None, engine: str) -> None:
+def sparql_command(
+    ctx: click.Context, query: str | None, file: Path | None, fmt: str | None, engine: str, use_curies: bool
+) -> None:
     """Run an ad-hoc SPARQL QUERY (or --file F.rq); the project's prefixes (kap:, study:, dx:, ...)
     are predeclared."""
     from kapgraph.api import run_sparql
@@ -168,6 +178,10 @@ def sparql_command(ctx: click.Context, query: str | None, file: Path | None, fmt
         raise click.UsageError("give either a QUERY argument or --file F.rq (not both)")
     text = query if query is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
     result = run_sparql(text, engine=engine, data=_data(ctx))
+    if use_curies:
+        from kapgraph.results import with_curies
+
+        result = with_curies(result)
     click.echo(render(result, fmt or _default_format()), nl=False)
 
 
@@ -285,6 +299,25 @@ def figure_command(ctx: click.Context, name: str, out: Path, engine: str) -> Non
 
     written = render_figure(name, out, open_engine(engine, _data(ctx)))
     click.echo(f"wrote {written}", err=True)
+
+
+@cli.command("mappings")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+@click.pass_context
+@_errors_to_exit_codes
+def mappings_command(ctx: click.Context, out: Path | None) -> None:
+    """Write the SSSOM mapping set (SSSOM/TSV) of the KAP vocabularies, generated from the graph."""
+    from kapgraph.engines import open_engine
+    from kapgraph.mappings import sssom_tsv
+
+    text = sssom_tsv(open_engine("oxigraph", _data(ctx)))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    from kapgraph.files import write_atomically
+
+    write_atomically(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    click.echo(f"wrote {out}", err=True)
 
 
 def main() -> None:

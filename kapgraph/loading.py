@@ -35,6 +35,16 @@ class LoadedGraph:
     files: list[Path] = field(default_factory=list)
     #: subject -> the file that first described it (for validation reports)
     subject_files: dict[Node, Path] = field(default_factory=dict)
+    #: each file with the statements parsed from it
+    sources: list[tuple[Path, Graph]] = field(default_factory=list)
+
+    def file_of(self, subject: Node, predicate: Node | None = None, obj: Node | None = None) -> Path | None:
+        """The file that states (subject, predicate, obj) if given, else the first to describe subject."""
+        if predicate is not None and obj is not None:
+            for path, graph in self.sources:
+                if (subject, predicate, obj) in graph:
+                    return path
+        return self.subject_files.get(subject)
 
 
 def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -99,7 +109,7 @@ def load(
         files.extend(resources.ontology_files())
     files.extend(find_rdf_files(data if data else [resources.data_dir()]))
     parsed = [(path, parse_file(path)) for path in files]  # all or nothing
-    loaded = LoadedGraph(graph=new_graph(store), files=files)
+    loaded = LoadedGraph(graph=new_graph(store), files=files, sources=parsed)
     for path, graph in parsed:
         loaded.graph.addN((s, p, _simple(o), loaded.graph) for s, p, o in graph)
         for subject in graph.subjects(unique=True):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rdflib import Namespace
+
+if TYPE_CHECKING:
+    import curies
 
 KAP = Namespace("https://w3id.org/kap/ontology#")
 KAPSH = Namespace("https://w3id.org/kap/shapes#")
@@ -43,3 +48,44 @@ PREFIXES: dict[str, str] = {
     "oa": str(OA),
     "sh": "http://www.w3.org/ns/shacl#",
 }
+
+#: External vocabularies the graph links to: Bioregistry prefix, URI prefix as used in the data,
+#: local-identifier pattern and accepted synonyms. Prefixes and patterns are Bioregistry's, as
+#: recorded (verified) in shared/reference/identifiers.tsv; URI prefixes are those of its identifiers.
+EXTERNAL_PREFIXES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("mesh", "http://id.nlm.nih.gov/mesh/", r"^(C|D)\d{6,9}$", ("MESH", "MeSH")),
+    ("mondo", "http://purl.obolibrary.org/obo/MONDO_", r"^\d{7}$", ("MONDO",)),
+    ("doid", "http://purl.obolibrary.org/obo/DOID_", r"^\d+$", ("DOID",)),
+    ("ncit", "http://purl.obolibrary.org/obo/NCIT_", r"^C\d+$", ("NCIT",)),
+    ("chebi", "http://purl.obolibrary.org/obo/CHEBI_", r"^\d+$", ("CHEBI",)),
+    ("wikidata", "http://www.wikidata.org/entity/", r"^(Q|P)\d+$", ("wd",)),
+    ("doi", "https://doi.org/", r"^10.\d{2,9}/.*$", ("DOI",)),
+    ("pubmed", "https://pubmed.ncbi.nlm.nih.gov/", r"^\d+$", ("PMID", "pmid")),
+    ("clinicaltrials", "https://clinicaltrials.gov/study/", r"^NCT\d{8}$", ("NCT",)),
+    ("snomedct", "http://snomed.info/id/", r"^(\w+)?\d+$", ("SCTID", "SNOMEDCT")),
+    (
+        "icd10cm",
+        "http://purl.bioontology.org/ontology/ICD10CM/",
+        r"^([A-Z][0-9][0-9AB]((-[A-Z][0-9][0-9AB])|(\.[0-9A-KXZ]([0-9A-EXYZ]([0-9A-HX][0-59A-HJKMNP-S]?)?)?)?))$",
+        ("ICD10CM",),
+    ),
+    ("drugbank", "https://go.drugbank.com/drugs/", r"^DB\d{5}$", ("DRUGBANK",)),
+)
+
+
+def converter() -> curies.Converter:
+    """The project's curies.Converter: its own prefixes plus the external vocabularies (cached)."""
+    global _CONVERTER
+    if _CONVERTER is None:
+        import curies
+
+        records = [curies.Record(prefix=p, uri_prefix=ns) for p, ns in PREFIXES.items()]
+        records += [
+            curies.Record(prefix=p, uri_prefix=ns, pattern=pattern, prefix_synonyms=list(synonyms))
+            for p, ns, pattern, synonyms in EXTERNAL_PREFIXES
+        ]
+        _CONVERTER = curies.Converter(records)
+    return _CONVERTER
+
+
+_CONVERTER: curies.Converter | None = None

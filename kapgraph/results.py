@@ -133,6 +133,22 @@ def render(table: ResultTable, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def with_curies(table: ResultTable) -> ResultTable:
+    """The same table with every IRI the prefix map knows written as a compact CURIE (a literal)."""
+    from kapgraph.namespaces import converter
+
+    convert = converter()
+
+    def shorten(term: Identifier | None) -> Identifier | None:
+        if isinstance(term, URIRef):
+            curie = convert.compress(str(term))
+            return Literal(curie) if curie else term
+        return term
+
+    rows = [tuple(shorten(t) for t in row) for row in table.rows]
+    return ResultTable(vars=table.vars, rows=rows, boolean=table.boolean, graph=table.graph)
+
+
 def from_rdflib(result: Result) -> ResultTable:
     if result.type == "ASK":
         return ResultTable(boolean=bool(result.askAnswer))

@@ -163,15 +163,17 @@ def validate(data: Sequence[Path | str] | None = None) -> ValidationReport:
         # a SPARQL constraint is named by sh:sourceConstraint; its node shape by sh:sourceShape
         constraint = report_graph.value(result, SH.sourceConstraint)
         shape = constraint if isinstance(constraint, URIRef) else report_graph.value(result, SH.sourceShape)
+        path = report_graph.value(result, SH.resultPath)
+        value = report_graph.value(result, SH.value)
         findings.append(
             Finding(
                 severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
                 focus=focus,
-                path=report_graph.value(result, SH.resultPath),
-                value=report_graph.value(result, SH.value),
+                path=path,
+                value=value,
                 message=message,
                 shape=shape,
-                file=loaded.subject_files.get(focus),
+                file=loaded.file_of(focus, path, value),
                 study=_study_of(focus, loaded.graph),
             )
         )

@@ -48,7 +48,7 @@ def test_invalid_example_fires_its_shape(path: Path) -> None:
 def test_bundled_data_conforms() -> None:
     report = validate()
     assert report.conforms, report.text()
-    assert len(report.files) == 19  # 17 studies, the review and its claims
+    assert len(report.files) == 20  # 17 studies, the review, its claims, the publication identifiers
 
 
 def test_every_shape_has_an_actionable_message() -> None:

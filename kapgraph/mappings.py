@@ -1,0 +1,88 @@
+"""The SSSOM mapping set of the KAP vocabularies, generated from the graph.
+
+The mappings live in ``ontology/mappings.ttl`` as SKOS mapping triples, each annotated by an
+``owl:Axiom`` with the external label and the evidence; this module turns them into an SSSOM/TSV
+table (``mappings/kap.sssom.tsv``), so they are never maintained twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import yaml
+
+from kapgraph import __version__
+from kapgraph.engines import GraphEngine
+from kapgraph.namespaces import converter
+
+MAPPING_SET_ID = "https://w3id.org/kap/mappings/kap.sssom.tsv"
+COLUMNS = [
+    "subject_id",
+    "subject_label",
+    "predicate_id",
+    "object_id",
+    "object_label",
+    "mapping_justification",
+    "comment",
+]
+GENERATED = "Generated from the graph by: kapgraph mappings --out mappings/kap.sssom.tsv (do not edit by hand)."
+
+_MAPPINGS = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX owl:  <http://www.w3.org/2002/07/owl#>
+PREFIX kap:  <https://w3id.org/kap/ontology#>
+SELECT ?subject ?subjectLabel ?predicate ?object ?objectLabel ?evidence WHERE {
+  VALUES ?predicate { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch }
+  ?subject a skos:Concept ; skos:prefLabel ?subjectLabel ; ?predicate ?object .
+  OPTIONAL {
+    ?axiom owl:annotatedSource ?subject ; owl:annotatedProperty ?predicate ; owl:annotatedTarget ?object .
+    OPTIONAL { ?axiom kap:mappingObjectLabel ?objectLabel }
+    OPTIONAL { ?axiom kap:mappingEvidence ?evidence }
+  }
+}"""
+
+
+def sssom_rows(engine: GraphEngine) -> list[dict[str, str]]:
+    convert = converter()
+    rows = []
+    for record in engine.query(_MAPPINGS).records():
+        rows.append(
+            {
+                "subject_id": convert.compress(str(record["subject"]), strict=True),
+                "subject_label": str(record["subjectLabel"]),
+                "predicate_id": convert.compress(str(record["predicate"]), strict=True),
+                "object_id": convert.compress(str(record["object"]), strict=True),
+                "object_label": str(record.get("objectLabel", "")),
+                "mapping_justification": "semapv:ManualMappingCuration",
+                "comment": f"evidence: {record['evidence']}" if "evidence" in record else "",
+            }
+        )
+    return sorted(rows, key=lambda r: (r["subject_id"], r["predicate_id"], r["object_id"]))
+
+
+def sssom_tsv(engine: GraphEngine) -> str:
+    """The mapping set as SSSOM/TSV: a '#'-prefixed YAML metadata block, then the table."""
+    rows = sssom_rows(engine)
+    used = {r[c].split(":", 1)[0] for r in rows for c in ("subject_id", "predicate_id", "object_id")}
+    convert = converter()
+    curie_map = {p: convert.prefix_map[p] for p in sorted(used) if p in convert.prefix_map}
+    curie_map["semapv"] = "https://w3id.org/semapv/vocab/"
+    metadata = {
+        "comment": GENERATED,
+        "curie_map": curie_map,
+        "mapping_set_id": MAPPING_SET_ID,
+        "mapping_set_version": __version__,
+        "mapping_set_description": "Mappings of the KAP vocabularies (diagnoses, drugs, routes, designs, "
+        "psychotherapies, instruments) to MeSH, MONDO, DOID, ICD-10-CM, SNOMED CT, NCIT, ChEBI, DrugBank and "
+        "Wikidata, curated from checked identifiers.",
+        "license": "https://creativecommons.org/licenses/by/4.0/",
+        "mapping_provider": "https://w3id.org/kap/ontology",
+    }
+    block = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
+    out = io.StringIO()
+    out.write("".join(f"#{line}\n" for line in block.splitlines()))
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter="\t", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
