@@ -26,7 +26,7 @@ from kapgraph import resources
 from kapgraph.errors import CatalogError, UnknownQueryError
 
 HEADER_KEYS = {"summary", "description", "params", "tags"}
-PARAM_KEYS = {"type", "scheme", "values", "default", "required", "description"}
+PARAM_KEYS = {"type", "scheme", "values", "default", "required", "description", "example"}
 PARAM_TYPES = {"concept", "study", "string", "integer", "enum", "endpoint"}
 #: concept schemes a ``concept`` parameter may name (``https://w3id.org/kap/vocab/<name>``)
 SCHEMES = {
@@ -45,6 +45,8 @@ class Param:
     default: str | None = None
     required: bool = True
     description: str = ""
+    #: a value to show in documentation and to run the query with in tests and benchmarks
+    example: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class StoredQuery:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def example_params(self) -> dict[str, str]:
+        """Values for the required parameters, from their header examples (to run the query as is)."""
+        return {p.name: p.example for p in self.params if p.required and p.default is None and p.example is not None}
 
 
 def _fail(path: Path, line: int, message: str) -> CatalogError:
@@ -127,6 +133,7 @@ def _parse_param(path: Path, item: Any) -> Param:
         default=None if default is None else str(default),
         required=required,
         description=str(spec.get("description", "")),
+        example=None if spec.get("example") is None else str(spec["example"]),
     )
 
 

@@ -105,7 +105,7 @@ def list_command(fmt: str | None) -> None:
                 "tags": list(q.tags),
                 "params": [
                     {"name": p.name, "type": p.type, "schemes": list(p.schemes), "values": list(p.values),
-                     "default": p.default, "required": p.required}
+                     "default": p.default, "required": p.required, "example": p.example}
                     for p in q.params
                 ],
             }

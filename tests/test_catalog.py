@@ -73,3 +73,10 @@ def test_unknown_query_suggests_close_names() -> None:
 def test_path_like_names_are_not_followed(tmp_path: Path) -> None:
     with pytest.raises(UnknownQueryError):
         Catalog().get("../pyproject")
+
+
+def test_every_required_parameter_has_an_example_so_every_query_can_run() -> None:
+    for query in Catalog().all():
+        for param in query.params:
+            if param.required and param.default is None:
+                assert param.example is not None, f"{query.name}: parameter {param.name!r} needs an 'example'"

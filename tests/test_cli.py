@@ -247,3 +247,12 @@ def test_a_query_does_not_import_pyshacl_or_owlready2() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_figure_command_writes_png_and_refuses_unknown_suffix(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "fig3.png"
+    result = runner.invoke(cli, ["figure", "fig3", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = runner.invoke(cli, ["figure", "fig2", "--out", str(tmp_path / "fig2.pdf")])
+    assert bad.exit_code == 2 and "use one of" in bad.stderr and "Traceback" not in bad.output

@@ -19,17 +19,6 @@ from kapgraph.namespaces import KAP, STUDY, VOCAB
 from kapgraph.results import ResultTable
 from tests.conftest import SLUGS, TEST_DATA, collapse
 
-#: a value for each required parameter, so that every stored query can run
-SAMPLE_PARAMS = {
-    "studies-by-design": {"design": "RCT"},
-    "studies-by-diagnosis": {"diagnosis": "PTSD"},
-    "studies-by-route": {"route": "IV"},
-    "studies-by-modality": {"modality": "CBT"},
-    "studies-by-comparator": {"comparator": "midazolam"},
-    "studies-by-timing": {"timing": "B+A"},
-    "evidence": {"study": "dakwar2019"},
-}
-
 
 def slugs(table: ResultTable) -> set[str]:
     return {str(t).removeprefix(str(STUDY)) for t in table.column("study") if t is not None}
@@ -65,7 +54,7 @@ def test_every_federated_query_has_its_own_test() -> None:
 
 @pytest.mark.parametrize("name", sorted(set(Catalog().names()) - NEEDS_ENDPOINT))
 def test_engines_agree_on_every_stored_query(name: str, engines: dict[str, GraphEngine]) -> None:
-    params = SAMPLE_PARAMS.get(name, {})
+    params = Catalog().get(name).example_params()
     answers = {e: run_query(name, params, engine=engine) for e, engine in engines.items()}
     if name.endswith("-violation"):  # quality checks: the bundled data must pass them
         assert answers["oxigraph"].rows == [] and answers["rdflib"].rows == [], answers["oxigraph"].records()
