@@ -24,6 +24,10 @@ from kapgraph.namespaces import PREFIXES
 from kapgraph.results import ResultTable, from_rdflib
 
 ENGINES = ("oxigraph", "rdflib")
+_UPDATE = re.compile(
+    r"\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
+    re.I,
+)
 
 
 class Engine(Protocol):
@@ -46,6 +50,11 @@ class GraphEngine:
         return self.loaded.graph
 
     def query(self, sparql: str) -> ResultTable:
+        if _UPDATE.match(re.sub(r"(?m)^\s*#.*$", "", sparql)):  # whole-line comments only: IRIs hold #
+            raise QuerySyntaxError(
+                "SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP...) is not supported: kapgraph only queries "
+                "the graph (SELECT, ASK, CONSTRUCT, DESCRIBE); edit the Turtle files instead"
+            )
         if self.name == "rdflib":
             self._check_syntax_rdflib(sparql)
         try:

@@ -122,6 +122,7 @@ BAD_INPUT = [
     (["--data", "no/such/folder", "info"], "no/such/folder: no such file or folder"),
     (["--data", "README.md", "info"], "unknown RDF file type '.md'"),
     (["sparql"], "give either a QUERY argument or --file"),
+    (["sparql", "PREFIX kap: <https://w3id.org/kap/ontology#>\nDELETE WHERE { ?s ?p ?o }"], "SPARQL Update"),
 ]
 
 
