@@ -87,25 +87,17 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
         key = text.casefold()
         concepts = _concepts(engine, param.schemes)
         for rank in range(4):  # a notation beats a label, a label beats an IRI's local name
-            matches = [c for c in concepts if key in c.keys[rank]]
-            if len(matches) == 1:
-                return matches[0].iri
-            if matches:
-                raise ParameterError(
-                    f"query {query.name!r}: {value!r} is ambiguous for parameter {param.name!r}: it names "
-                    f"{', '.join(compact(c.iri) for c in matches)}; give one of these instead"
-                )
+            found = _single(query, param, value, [c for c in concepts if key in c.keys[rank]], "is ambiguous for")
+            if found is not None:
+                return found
         external = _external_iri(text)
         if external is not None:
             mapped = {c for (c,) in engine.query(inject_values(_MAPPED, {"external": external})).rows}
-            matches = [c for c in concepts if c.iri in mapped]
-            if len(matches) == 1:
-                return matches[0].iri
-            if matches:
-                raise ParameterError(
-                    f"query {query.name!r}: {value!r} is mapped to several concepts of parameter {param.name!r}: "
-                    f"{', '.join(compact(c.iri) for c in matches)}; give one of these instead"
-                )
+            found = _single(
+                query, param, value, [c for c in concepts if c.iri in mapped], "is mapped to several concepts of"
+            )
+            if found is not None:
+                return found
             raise ParameterError(
                 f"query {query.name!r}: no concept allowed for parameter {param.name!r} has an exact or close "
                 f"match {value!r} ({external}). Allowed: {', '.join(c.display for c in concepts)}"
@@ -132,6 +124,18 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
                 f"query {query.name!r}: parameter {param.name!r} must be a whole number, got {value!r}"
             ) from None
     return Literal(value)
+
+
+def _single(query: StoredQuery, param: Param, value: str, matches: list[_Concept], problem: str) -> URIRef | None:
+    """The one matching concept, None for no match; several matches are an error naming them."""
+    if len(matches) == 1:
+        return matches[0].iri
+    if matches:
+        raise ParameterError(
+            f"query {query.name!r}: {value!r} {problem} parameter {param.name!r}: "
+            f"{', '.join(compact(c.iri) for c in matches)}; give one of these instead"
+        )
+    return None
 
 
 def _external_iri(text: str) -> URIRef | None:

@@ -1,7 +1,7 @@
 """Reproduce the review's own figures from the per-study facts, claim by claim.
 
 Each aggregate the review prints is a ``kap:ReviewClaim`` in the graph (``data/claims.ttl``). The
-stored queries under ``queries/review/`` compute the same aggregates from the study data and return
+stored queries under ``queries/review/`` tagged ``reproduction`` compute the same aggregates and return
 ``?id ?label ?paper ?graph`` rows; the session statistics (median, IQR) are computed here from the
 per-study totals of ``review/psychotherapy-sessions``, since SPARQL has no median. A difference is a
 ``discrepancy`` when a ``kap:Discrepancy`` about the claim explains it, and a ``MISMATCH`` otherwise.
@@ -75,15 +75,15 @@ def reproduce(engine: GraphEngine, catalog: Catalog | None = None) -> list[Claim
     """Check every review claim in the graph against the value computed from the study facts."""
     catalog = catalog or Catalog()
     computed: dict[str, float | int | None] = {}
-    for name in catalog.names():
-        if not name.startswith("review/"):
-            continue
-        table = engine.query(catalog.get(name).text)
+    totals: list[int] = []
+    # the queries tagged 'reproduction': those returning ?id ?graph, and the per-study session totals
+    for query in (q for q in catalog.all() if q.name.startswith("review/") and "reproduction" in q.tags):
+        table = engine.query(query.text)
         if {"id", "graph"} <= set(table.vars):
             for record in table.records():
                 computed[str(record["id"])] = _number(record["graph"]) if "graph" in record else None
-    sessions = catalog.get("review/psychotherapy-sessions")
-    totals = sorted(int(str(r["sessions"])) for r in engine.query(sessions.text).records())
+        elif query.name == "review/psychotherapy-sessions":
+            totals = sorted(int(str(r["sessions"])) for r in table.records())
     stats = _session_statistics(totals)
     explained = {str(r["id"]): str(r["resolution"]) for r in engine.query(_EXPLAINED).records()}
 
