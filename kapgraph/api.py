@@ -3,47 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from kapgraph import __version__
+import kapgraph
+from kapgraph.backends import Engine, open_engine
 from kapgraph.binding import bind, inject_services, inject_values
 from kapgraph.catalog import Catalog, StoredQuery
-from kapgraph.engines import GraphEngine, open_engine
-from kapgraph.results import ResultTable
+from kapgraph.results import ResultTable, to_python
 
 DataPaths = Sequence[Path | str] | None
+StorePath = Path | str | None
+
+
+def engine_for(engine: str | Engine, data: DataPaths = None, store: StorePath = None) -> Engine:
+    """*engine* itself if it is one, else the named engine loaded with *data*."""
+    return open_engine(engine, data, store=store) if isinstance(engine, str) else engine
 
 
 def run_query(
     name: str,
     params: Mapping[str, str] | None = None,
     *,
-    engine: str | GraphEngine = "oxigraph",
+    engine: str | Engine = "oxigraph",
     data: DataPaths = None,
+    store: StorePath = None,
     catalog: Catalog | None = None,
 ) -> ResultTable:
     """Run the stored query *name* with *params* (strings, as on the command line)."""
     query = (catalog or Catalog()).get(name)
-    runner = engine if isinstance(engine, GraphEngine) else open_engine(engine, data)
+    runner = engine_for(engine, data, store)
     bindings = bind(runner, query, params or {})
     endpoints = {p.name for p in query.params if p.type == "endpoint"}
     text = inject_services(query.text, {k: v for k, v in bindings.items() if k in endpoints})
     return runner.query(inject_values(text, {k: v for k, v in bindings.items() if k not in endpoints}))
 
 
-def run_sparql(text: str, *, engine: str | GraphEngine = "oxigraph", data: DataPaths = None) -> ResultTable:
+def run_sparql(
+    text: str, *, engine: str | Engine = "oxigraph", data: DataPaths = None, store: StorePath = None
+) -> ResultTable:
     """Run an ad-hoc query; the project's prefixes are predeclared."""
-    runner = engine if isinstance(engine, GraphEngine) else open_engine(engine, data)
-    return runner.query(text)
+    return engine_for(engine, data, store).query(text)
 
 
 def list_queries(catalog: Catalog | None = None) -> list[StoredQuery]:
     return (catalog or Catalog()).all()
 
 
-@dataclass
-class Info:
+class Info(NamedTuple):
     version: str
     engine: str
     files: int
@@ -69,17 +76,21 @@ SELECT (COUNT(DISTINCT ?ev) AS ?evidence) (COUNT(DISTINCT ?inf) AS ?inferred) WH
 }"""
 
 
-def info(*, engine: str | GraphEngine = "oxigraph", data: DataPaths = None) -> Info:
-    runner = engine if isinstance(engine, GraphEngine) else open_engine(engine, data)
+def info(*, engine: str | Engine = "oxigraph", data: DataPaths = None, store: StorePath = None) -> Info:
+    runner = engine_for(engine, data, store)
     studies, participants = runner.query(_COUNTS).rows[0]
     evidence, inferred = runner.query(_EVIDENCE).rows[0]
+
+    def number(term: object) -> int:
+        return int(to_python(term) or 0)  # type: ignore[arg-type, call-overload]
+
     return Info(
-        version=__version__,
+        version=kapgraph.__version__,
         engine=runner.name,
-        files=len(runner.loaded.files),
-        triples=len(runner.graph),
-        studies=int(studies or 0),
-        evidence=int(evidence or 0),
-        inferred=int(inferred or 0),
-        participants=int(participants or 0),
+        files=len(runner.sources),
+        triples=runner.triple_count(),
+        studies=number(studies),
+        evidence=number(evidence),
+        inferred=number(inferred),
+        participants=number(participants),
     )

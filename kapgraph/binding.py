@@ -1,7 +1,7 @@
 """Binding ``--param KEY=VALUE`` pairs into a stored query, as RDF terms.
 
-Values are never pasted into query text: each is resolved to an rdflib term (a concept IRI, a
-study IRI, a typed literal) and bound with a ``VALUES`` block built from ``term.n3()`` at the
+Values are never pasted into query text: each is resolved to an RDF term (a pyoxigraph concept IRI,
+study IRI or typed literal) and bound with a ``VALUES`` block written in N-Triples syntax at the
 start of the query's outermost group. The same text then runs on every engine, including remote
 endpoints, with standard SPARQL semantics. (Engine-side substitution is not used: Oxigraph's
 SEP-0007 substitution only accepts projected variables and leaves ``BOUND()`` false.)
@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-from rdflib import XSD, Literal, URIRef
-from rdflib.term import Identifier
+import pyoxigraph as ox
 
+from kapgraph.backends import Engine
 from kapgraph.catalog import Param, StoredQuery
-from kapgraph.engines import Engine
 from kapgraph.errors import ParameterError, QuerySyntaxError
-from kapgraph.namespaces import STUDY, VOCAB
-from kapgraph.results import compact
+from kapgraph.namespaces import STUDY_IRI, VOCAB
+from kapgraph.results import Term, compact
+from kapgraph.results import value as term_value
+
+Identifier = Term
+_XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 _CONCEPTS = """
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -38,34 +40,37 @@ SELECT ?concept WHERE { ?concept skos:exactMatch|skos:closeMatch ?external }"""
 _STUDIES = "SELECT ?study WHERE { ?study a <https://w3id.org/kap/ontology#Study> } ORDER BY ?study"
 
 
-@dataclass
 class _Concept:
-    iri: URIRef
-    #: casefolded names by priority: 0 notation, 1 preferred label, 2 alternative label, 3 IRI forms
-    keys: dict[int, set[str]]
-    display: str
+    # a plain class: a dataclass costs a compile() at import, and the query path starts cold
+    __slots__ = ("display", "iri", "keys")
+
+    def __init__(self, iri: ox.NamedNode, keys: dict[int, set[str]], display: str):
+        self.iri = iri
+        #: casefolded names by priority: 0 notation, 1 preferred label, 2 alternative label, 3 IRI forms
+        self.keys = keys
+        self.display = display
 
 
 def _concepts(engine: Engine, schemes: tuple[str, ...]) -> list[_Concept]:
-    wanted = {URIRef(VOCAB + s) for s in schemes}
-    found: dict[URIRef, _Concept] = {}
+    wanted = {ox.NamedNode(VOCAB + s) for s in schemes}
+    found: dict[ox.NamedNode, _Concept] = {}
     table = engine.query(_CONCEPTS)
     for concept, scheme, notation, pref, alt in table.rows:
-        if scheme not in wanted or not isinstance(concept, URIRef):
+        if scheme not in wanted or not isinstance(concept, ox.NamedNode):
             continue
         entry = found.setdefault(concept, _Concept(concept, {0: set(), 1: set(), 2: set(), 3: set()}, ""))
         entry.keys[3] |= {
-            str(concept).casefold(),
+            concept.value.casefold(),
             compact(concept).casefold(),
-            str(concept).rsplit("/", 1)[-1].casefold(),
+            concept.value.rsplit("/", 1)[-1].casefold(),
         }
         for rank, label in enumerate((notation, pref, alt)):
             if label is not None:
-                entry.keys[rank].add(str(label).casefold())
+                entry.keys[rank].add(term_value(label).casefold())
         if notation is not None:
-            entry.display = str(notation)
+            entry.display = term_value(notation)
         elif pref is not None and not entry.display:
-            entry.display = str(pref)
+            entry.display = term_value(pref)
     return sorted(found.values(), key=lambda c: c.display.casefold())
 
 
@@ -74,7 +79,7 @@ def allowed_values(engine: Engine, param: Param) -> list[str]:
     if param.type == "concept":
         return [c.display for c in _concepts(engine, param.schemes)]
     if param.type == "study":
-        return [str(s).removeprefix(str(STUDY)) for (s,) in engine.query(_STUDIES).rows if s is not None]
+        return [s.removeprefix(STUDY_IRI) for s in engine.query(_STUDIES).values("study")]
     if param.type == "enum":
         return list(param.values)
     return []
@@ -104,29 +109,29 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
             )
         raise _not_allowed(query, param, value, [c.display for c in concepts])
     if param.type == "study":
-        studies = [s for (s,) in engine.query(_STUDIES).rows if isinstance(s, URIRef)]
+        studies = [s for (s,) in engine.query(_STUDIES).rows if isinstance(s, ox.NamedNode)]
         for study in studies:
-            if text in (str(study), str(study).removeprefix(str(STUDY)), compact(study)):
+            if text in (study.value, study.value.removeprefix(STUDY_IRI), compact(study)):
                 return study
-        raise _not_allowed(query, param, value, [str(s).removeprefix(str(STUDY)) for s in studies])
+        raise _not_allowed(query, param, value, [s.value.removeprefix(STUDY_IRI) for s in studies])
     if param.type == "enum":
         for allowed in param.values:
             if text.casefold() == allowed.casefold():
-                return Literal(allowed)
+                return ox.Literal(allowed)
         raise _not_allowed(query, param, value, list(param.values))
     if param.type == "endpoint":
         return _endpoint(query, param, text)
     if param.type == "integer":
         try:
-            return Literal(int(text), datatype=XSD.integer)
+            return ox.Literal(str(int(text)), datatype=_XSD_INTEGER)
         except ValueError:
             raise ParameterError(
                 f"query {query.name!r}: parameter {param.name!r} must be a whole number, got {value!r}"
             ) from None
-    return Literal(value)
+    return ox.Literal(value)
 
 
-def _single(query: StoredQuery, param: Param, value: str, matches: list[_Concept], problem: str) -> URIRef | None:
+def _single(query: StoredQuery, param: Param, value: str, matches: list[_Concept], problem: str) -> ox.NamedNode | None:
     """The one matching concept, None for no match; several matches are an error naming them."""
     if len(matches) == 1:
         return matches[0].iri
@@ -138,19 +143,27 @@ def _single(query: StoredQuery, param: Param, value: str, matches: list[_Concept
     return None
 
 
-def _external_iri(text: str) -> URIRef | None:
+def _external_iri(text: str) -> ox.NamedNode | None:
     """An external identifier given as a CURIE (mesh:D013313, MONDO:0005146) or an IRI."""
     if text.startswith(("http://", "https://")):
-        return URIRef(text)
+        try:
+            return ox.NamedNode(text)
+        except ValueError:
+            return None
     if ":" not in text:
         return None
     from kapgraph.namespaces import converter
 
     iri = converter().expand(text)
-    return URIRef(iri) if iri else None
+    if not iri:
+        return None
+    try:
+        return ox.NamedNode(iri)
+    except ValueError:
+        return None
 
 
-def _endpoint(query: StoredQuery, param: Param, text: str) -> URIRef:
+def _endpoint(query: StoredQuery, param: Param, text: str) -> ox.NamedNode:
     from urllib.parse import urlsplit
 
     parts = urlsplit(text)
@@ -158,7 +171,7 @@ def _endpoint(query: StoredQuery, param: Param, text: str) -> URIRef:
         raise ParameterError(
             f"query {query.name!r}: parameter {param.name!r} must be an http(s) URL of a SPARQL endpoint, got {text!r}"
         )
-    return URIRef(text)
+    return ox.NamedNode(text)
 
 
 def inject_services(sparql: str, endpoints: Mapping[str, Identifier]) -> str:
@@ -166,12 +179,12 @@ def inject_services(sparql: str, endpoints: Mapping[str, Identifier]) -> str:
 
     HACK: Oxigraph evaluates ``SERVICE ?var`` before a ``VALUES`` binding of ``?var`` reaches it
     ("the variable encoding the service name is unbound"), so an endpoint cannot be bound like other
-    parameters. The IRI has been checked by :func:`_endpoint` and is written with ``term.n3()``.
+    parameters. The IRI has been checked by :func:`_endpoint` and is written in N-Triples syntax.
     Remove when Oxigraph binds service variables.
     """
     for name, iri in endpoints.items():
-        # a backslash-free replacement: n3() of a checked http(s) IRI has no backslashes
-        target = iri.n3()
+        # a backslash-free replacement: a checked http(s) IRI has no backslashes
+        target = str(iri)
         sparql = re.sub(rf"(SERVICE\s+(?:SILENT\s+)?)[?$]{name}\b", rf"\g<1>{target}", sparql, flags=re.I)
     return sparql
 
@@ -212,7 +225,7 @@ def inject_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
         return sparql
     position = _outer_brace(sparql)
     names = " ".join(f"?{name}" for name in bindings)
-    terms = " ".join(term.n3() for term in bindings.values())
+    terms = " ".join(str(term) for term in bindings.values())  # N-Triples syntax is SPARQL syntax
     block = f"\n  VALUES ({names}) {{ ({terms}) }}\n"
     return sparql[: position + 1] + block + sparql[position + 1 :]
 

@@ -14,11 +14,9 @@ error naming the file, never a silent default.
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -36,8 +34,7 @@ SCHEMES = {
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     type: str
     schemes: tuple[str, ...] = ()
@@ -49,8 +46,7 @@ class Param:
     example: str | None = None
 
 
-@dataclass(frozen=True)
-class StoredQuery:
+class StoredQuery(NamedTuple):
     name: str
     path: Path
     summary: str
@@ -177,6 +173,8 @@ class Catalog:
     def get(self, name: str) -> StoredQuery:
         names = self.names()
         if name not in names or not NAME_RE.match(name):
+            import difflib
+
             raise UnknownQueryError(name, difflib.get_close_matches(name, names, n=3, cutoff=0.5))
         return read_query(self.root / f"{name}.rq", name)
 

@@ -1,26 +1,24 @@
 """The ``kapgraph`` command line: a thin layer over :mod:`kapgraph.api`.
 
 Exit codes: 0 success; 1 validation found violations; 2 bad input (usage, unreadable or
-unparsable RDF, unknown query, bad parameter, malformed query header, SPARQL syntax error);
-3 the query engine failed while evaluating a valid query.
+unparsable RDF, unknown query, bad parameter, malformed query header, SPARQL syntax error, a store
+folder that cannot be used); 3 the query engine failed while evaluating a valid query; 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rdflib import Literal
 
-from kapgraph import __version__
 from kapgraph.errors import EngineError, KapgraphError
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_ENGINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 QUERY_FORMATS = ["table", "csv", "tsv", "json", "xml", "md", "turtle", "nt", "jsonld"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,6 +35,9 @@ def _errors_to_exit_codes(func: F) -> F:
         except KapgraphError as exc:
             click.echo(f"kapgraph: error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("kapgraph: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
 
@@ -48,6 +49,33 @@ def _default_format() -> str:
 def _data(ctx: click.Context) -> list[Path] | None:
     paths = ctx.obj.get("data") if ctx.obj else None
     return list(paths) if paths else None
+
+
+def _store(ctx: click.Context) -> Path | None:
+    """The store folder: the command's --store, else the group's, else None (KAPGRAPH_STORE or automatic)."""
+    return ctx.obj.get("store") if ctx.obj else None
+
+
+def _engine(ctx: click.Context, name: str) -> Any:
+    from kapgraph.backends import open_engine
+
+    return open_engine(name, _data(ctx), store=_store(ctx))
+
+
+def _remember_store(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        ctx.ensure_object(dict)["store"] = value
+    return value
+
+
+STORE_HELP = (
+    "On-disk Oxigraph store folder to use (built on first use, reused while the sources are unchanged). "
+    "Default: $KAPGRAPH_STORE, else an automatic cache for sources over 4 MiB, else in memory."
+)
+store_option = click.option(
+    "--store", type=click.Path(file_okay=False, path_type=Path), default=None, expose_value=False,
+    callback=_remember_store, help=STORE_HELP,
+)  # fmt: skip
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -80,12 +108,13 @@ engine_option = click.option(
     "--data", "data", multiple=True, type=click.Path(path_type=Path),
     help="Study data (file or folder; repeatable) to use instead of the bundled data/.",
 )  # fmt: skip
-@click.version_option(__version__, prog_name="kapgraph")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=None, help=STORE_HELP)
+@click.version_option(package_name="kapgraph", prog_name="kapgraph")
 @click.pass_context
-def cli(ctx: click.Context, data: tuple[Path, ...]) -> None:
+def cli(ctx: click.Context, data: tuple[Path, ...], store: Path | None) -> None:
     """Query, validate and export the knowledge graph of ketamine-assisted psychotherapy studies
     (Drozdz et al. 2022)."""
-    ctx.obj = {"data": data}
+    ctx.obj = {"data": data, "store": store}
 
 
 @cli.command("list")
@@ -111,6 +140,8 @@ def list_command(fmt: str | None) -> None:
             }
             for q in queries
         ]  # fmt: skip
+        import json
+
         click.echo(json.dumps(items, indent=2))
         return
 
@@ -143,6 +174,7 @@ def list_command(fmt: str | None) -> None:
 @format_option
 @engine_option
 @curies_option
+@store_option
 @click.pass_context
 @_errors_to_exit_codes
 def query_command(
@@ -152,7 +184,7 @@ def query_command(
     from kapgraph.api import run_query
     from kapgraph.results import render, with_curies
 
-    result = run_query(name, _parse_params(params), engine=engine, data=_data(ctx))
+    result = run_query(name, _parse_params(params), engine=_engine(ctx, engine))
     click.echo(render(with_curies(result) if use_curies else result, fmt or _default_format()), nl=False)
 
 
@@ -164,6 +196,7 @@ def query_command(
 @format_option
 @engine_option
 @curies_option
+@store_option
 @click.pass_context
 @_errors_to_exit_codes
 def sparql_command(
@@ -177,7 +210,7 @@ def sparql_command(
     if (query is None) == (file is None):
         raise click.UsageError("give either a QUERY argument or --file F.rq (not both)")
     text = query if query is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
-    result = run_sparql(text, engine=engine, data=_data(ctx))
+    result = run_sparql(text, engine=_engine(ctx, engine))
     if use_curies:
         from kapgraph.results import with_curies
 
@@ -211,38 +244,42 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to a file (atomically) instead of stdout.",
 )
+@store_option
 @click.pass_context
 @_errors_to_exit_codes
 def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
-    """Export the whole graph (ontology + data)."""
+    """Export the whole graph (ontology + data; TriG: one named graph per source file)."""
     from kapgraph.export import export
 
-    text = export(fmt, _data(ctx))
+    data = export(fmt, _data(ctx), store=_store(ctx))
     if output is None:
-        click.echo(text, nl=False)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return
     from kapgraph.files import write_atomically
 
-    write_atomically(output, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
     click.echo(f"wrote {output}", err=True)
 
 
 @cli.command("info")
 @engine_option
+@store_option
 @click.pass_context
 @_errors_to_exit_codes
 def info_command(ctx: click.Context, engine: str) -> None:
     """Triple and study counts, and the version."""
     from kapgraph.api import info
 
-    facts = info(engine=engine, data=_data(ctx))
-    for key, value in vars(facts).items():
+    facts = info(engine=_engine(ctx, engine))
+    for key, value in facts._asdict().items():
         click.echo(f"{key}: {value}")
 
 
 @cli.command("reproduce")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
 @engine_option
+@store_option
 @click.pass_context
 @_errors_to_exit_codes
 def reproduce_command(ctx: click.Context, fmt: str | None, engine: str) -> None:
@@ -250,25 +287,19 @@ def reproduce_command(ctx: click.Context, fmt: str | None, engine: str) -> None:
 
     Status 'match', 'discrepancy' (explained by a recorded kap:Discrepancy) or 'MISMATCH'
     (unexplained). Exits 1 when there is a MISMATCH."""
-    from kapgraph.engines import open_engine
     from kapgraph.reproduce import MISMATCH, reproduce
 
-    checks = reproduce(open_engine(engine, _data(ctx)))
+    checks = reproduce(_engine(ctx, engine))
     fmt = fmt or ("table" if sys.stdout.isatty() else "md")
     if fmt == "json":
+        import json
+
         click.echo(json.dumps([c.as_dict() for c in checks], indent=2, ensure_ascii=False))
     else:
-        from kapgraph.results import ResultTable, render
+        from kapgraph.results import literal_table, render
 
-        def cell(value: object) -> Literal:
-            return Literal("" if value is None else str(value))
-
-        table = ResultTable(
-            vars=["id", "label", "paper", "graph", "status", "note"],
-            rows=[
-                tuple(cell(getattr(c, k)) for k in ("id", "label", "paper", "graph", "status", "note")) for c in checks
-            ],
-        )
+        columns = ["id", "label", "paper", "graph", "status", "note"]
+        table = literal_table(columns, [tuple(getattr(c, k) for k in columns) for c in checks])
         click.echo(render(table, fmt), nl=False)
     counts = {s: sum(c.status == s for c in checks) for s in ("match", "discrepancy", MISMATCH)}
     click.echo(
@@ -278,6 +309,82 @@ def reproduce_command(ctx: click.Context, fmt: str | None, engine: str) -> None:
     )
     if counts[MISMATCH]:
         sys.exit(EXIT_VIOLATIONS)
+
+
+@cli.command("load")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--store",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The store folder to build (or to check and reuse).",
+)
+@click.option("--rebuild", is_flag=True, help="Build again even if the store is up to date.")
+@click.pass_context
+@_errors_to_exit_codes
+def load_command(ctx: click.Context, paths: tuple[Path, ...], folder: Path, rebuild: bool) -> None:
+    """Bulk-load the ontology and PATHS (default: the bundled data, or --data) into an on-disk store.
+
+    Later commands given the same data and --store DIR (or KAPGRAPH_STORE=DIR) reuse it while the
+    files are unchanged. Prints the triples loaded and the rate."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from kapgraph.loading import Source, sources
+    from kapgraph.store import StoreDir
+
+    files = sources(list(paths) or _data(ctx))
+    total = sum(s.path.stat().st_size for s in files)
+    columns = (TextColumn("loading"), BarColumn(), TextColumn("{task.fields[triples]:,} triples"),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task("load", total=total, triples=0)
+        loaded = 0
+
+        def advance(source: Source, count: int) -> None:
+            nonlocal loaded
+            loaded += count
+            bar.update(task, advance=source.path.stat().st_size, triples=loaded)
+
+        opened = StoreDir(folder).open(files, rebuild=rebuild, progress=advance)
+    manifest = opened.manifest
+    if opened.built:
+        rate = manifest.triples / manifest.seconds if manifest.seconds else 0.0
+        click.echo(
+            f"loaded {manifest.triples:,} triples from {len(files)} files into {opened.path} "
+            f"in {manifest.seconds:.2f} s ({rate:,.0f} triples/s)"
+        )
+    else:
+        click.echo(f"{opened.path} is up to date: {manifest.triples:,} triples from {len(files)} files (use --rebuild)")
+
+
+@cli.command("synth")
+@click.option("--studies", "n", required=True, type=click.IntRange(min=1), help="How many studies to make.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives byte-identical files.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write OUT/studies/synth-NNNNNN.ttl into (new, empty, or made by synth).",
+)  # fmt: skip
+@_errors_to_exit_codes
+def synth_command(n: int, seed: int, out: Path) -> None:
+    """Write N synthetic studies in the model of the real ones, for scale tests and benchmarks.
+
+    Values are drawn from the 17 real studies' distributions; IRIs live under
+    https://w3id.org/kap/id/synth/ and every study says it is synthetic. Use with --data OUT."""
+    from rich.progress import Progress
+
+    from kapgraph.synth import synthesize
+
+    with Progress(console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task("synthesising", total=n)
+        summary = synthesize(n, out, seed=seed, progress=lambda k: bar.update(task, completed=k))
+    click.echo(f"wrote {summary.studies:,} synthetic studies ({summary.triples:,} triples) to {out}")
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @cli.command("figure")
@@ -290,27 +397,27 @@ def reproduce_command(ctx: click.Context, fmt: str | None, engine: str) -> None:
     help="FILE.png or FILE.svg (tables also FILE.md).",
 )
 @engine_option
+@store_option
 @click.pass_context
 @_errors_to_exit_codes
 def figure_command(ctx: click.Context, name: str, out: Path, engine: str) -> None:
     """Regenerate the review's Figure 2 or 3, or Table 1 or 2, from the graph."""
-    from kapgraph.engines import open_engine
     from kapgraph.figures import render_figure
 
-    written = render_figure(name, out, open_engine(engine, _data(ctx)))
+    written = render_figure(name, out, _engine(ctx, engine))
     click.echo(f"wrote {written}", err=True)
 
 
 @cli.command("mappings")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+@store_option
 @click.pass_context
 @_errors_to_exit_codes
 def mappings_command(ctx: click.Context, out: Path | None) -> None:
     """Write the SSSOM mapping set (SSSOM/TSV) of the KAP vocabularies, generated from the graph."""
-    from kapgraph.engines import open_engine
     from kapgraph.mappings import sssom_tsv
 
-    text = sssom_tsv(open_engine("oxigraph", _data(ctx)))
+    text = sssom_tsv(_engine(ctx, "oxigraph"))
     if out is None:
         click.echo(text, nl=False)
         return

@@ -15,6 +15,10 @@ class LoadError(KapgraphError):
     """An input file or folder could not be read or parsed (the message names file:line:column)."""
 
 
+class StoreError(KapgraphError):
+    """The on-disk store could not be created, locked, built or opened."""
+
+
 class CatalogError(KapgraphError):
     """A stored query is missing or its ``#+`` header is malformed."""
 

@@ -1,4 +1,9 @@
-"""Serialising the whole graph (ontology + data)."""
+"""Serialising the whole graph (ontology + data).
+
+Turtle, N-Triples and TriG are written by Oxigraph from the native store (TriG keeps one named graph
+per source file, as the store holds them); compacted JSON-LD, which only rdflib writes, goes
+through rdflib with the shipped context.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +11,30 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from rdflib import OWL, RDF, Dataset, URIRef
+import pyoxigraph as ox
 
 from kapgraph import resources
-from kapgraph.loading import load, parse_file
-from kapgraph.namespaces import PREFIXES
+from kapgraph.namespaces import KAP_IRI, PREFIXES
 
-EXPORT_FORMATS = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "trig": "trig"}
-#: named graphs used by the TriG export
-ONTOLOGY_GRAPH = URIRef("https://w3id.org/kap/ontology")
-DATA_GRAPH = URIRef("https://w3id.org/kap/id/")
-
-
+EXPORT_FORMATS = ("turtle", "nt", "jsonld", "trig")
 CONTEXT_FILE = Path(__file__).with_name("context.jsonld")
+_UNION = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 
 
 def jsonld_context() -> dict[str, object]:
     """A JSON-LD @context for the graph, built from the ontology: the project's prefixes, and a plain
     key for every KAP class and property (object properties typed @id), so that the JSON-LD export
     reads as ordinary JSON. Shipped as kapgraph/context.jsonld."""
+    from rdflib import OWL, RDF, URIRef
+
+    from kapgraph.loading import parse_file
+
     ontology = parse_file(resources.ontology_file())
-    kap = PREFIXES["kap"]
     names: dict[str, object] = {"id": "@id", "type": "@type", "label": "rdfs:label"}
     for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty):
         for term in sorted(ontology.subjects(RDF.type, kind), key=str):
-            if isinstance(term, URIRef) and str(term).startswith(kap):
-                name = str(term)[len(kap) :]
+            if isinstance(term, URIRef) and str(term).startswith(KAP_IRI):
+                name = str(term)[len(KAP_IRI) :]
                 names[name] = {"@id": f"kap:{name}", "@type": "@id"} if kind == OWL.ObjectProperty else f"kap:{name}"
     # a prefix may not share a key with a property (JSON-LD would read "design:RCT" through the
     # property kap:design): such vocabulary prefixes get a plural ("designs:RCT")
@@ -39,20 +42,22 @@ def jsonld_context() -> dict[str, object]:
     return {"@context": {**prefixes, **names}}
 
 
-def export(fmt: str, data: Sequence[Path | str] | None = None) -> str:
-    """The ontology and data in *fmt* (turtle, nt, jsonld: one graph; trig: two named graphs)."""
+def export(fmt: str, data: Sequence[Path | str] | None = None, *, store: Path | str | None = None) -> bytes:
+    """The ontology and data in *fmt*: turtle, nt, jsonld (one merged graph) or trig (a graph per file)."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    if fmt == "trig":
-        dataset = Dataset()
-        for prefix, iri in PREFIXES.items():
-            dataset.bind(prefix, iri)
-        for path in resources.ontology_files():
-            dataset.graph(ONTOLOGY_GRAPH).__iadd__(parse_file(path))
-        dataset.graph(DATA_GRAPH).__iadd__(load(data, include_ontology=False).graph)
-        return dataset.serialize(format="trig")
-    graph = load(data).graph
     if fmt == "jsonld":
+        from kapgraph.backends.rdflib_graph import RdflibEngine
+
         context = json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))["@context"]
-        return graph.serialize(format="json-ld", context=context, auto_compact=True)
-    return graph.serialize(format=EXPORT_FORMATS[fmt])
+        graph = RdflibEngine.load(data).graph
+        return graph.serialize(format="json-ld", context=context, auto_compact=True, encoding="utf-8")
+    from kapgraph.backends.oxigraph import open_oxigraph
+
+    engine = open_oxigraph(data, store=store)
+    if fmt == "trig":
+        return engine.store.dump(format=ox.RdfFormat.TRIG, prefixes=PREFIXES) or b""
+    triples = engine.store.query(_UNION, use_default_graph_as_union=True)
+    assert isinstance(triples, ox.QueryTriples)
+    rdf_format = ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.N_TRIPLES
+    return ox.serialize(triples, format=rdf_format, prefixes=PREFIXES) or b""

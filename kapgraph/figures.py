@@ -14,13 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rdflib import Literal
+import pyoxigraph as ox
 
 from kapgraph.api import run_query
-from kapgraph.engines import GraphEngine, open_engine
+from kapgraph.backends import Engine, open_engine
 from kapgraph.errors import KapgraphError
 from kapgraph.files import write_atomically
 from kapgraph.namespaces import PREFIXES
+from kapgraph.results import to_python, value
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,12 +67,12 @@ Table = tuple[tuple[str, ...], list[tuple[str | int, ...]]]
 # --- data -------------------------------------------------------------------------------------
 
 
-def _records(name: str, engine: GraphEngine) -> list[dict[str, Any]]:
+def _records(name: str, engine: Engine) -> list[dict[str, Any]]:
     records = run_query(name, engine=engine).records()
-    return [{k: v.toPython() if isinstance(v, Literal) else str(v) for k, v in rec.items()} for rec in records]
+    return [{k: to_python(v) if isinstance(v, ox.Literal) else value(v) for k, v in rec.items()} for rec in records]
 
 
-def route_frequency(engine: GraphEngine) -> dict[str, dict[str, int]]:
+def route_frequency(engine: Engine) -> dict[str, dict[str, int]]:
     """Table 1's cells: ``{route IRI: {frequency IRI: studies}}`` with zeros filled in."""
     cells = {route: dict.fromkeys((freq for freq, _ in TABLE1_COLUMNS), 0) for route, _ in TABLE1_ROWS}
     for rec in _records("review/route-frequency", engine):
@@ -86,7 +87,7 @@ def route_frequency(engine: GraphEngine) -> dict[str, dict[str, int]]:
     return cells
 
 
-def table_data(name: str, engine: GraphEngine) -> Table:
+def table_data(name: str, engine: Engine) -> Table:
     """The header and rows of Table 1 or Table 2, as the review prints them."""
     if name == "table1":
         cells = route_frequency(engine)
@@ -103,7 +104,7 @@ def table_data(name: str, engine: GraphEngine) -> Table:
     raise KapgraphError(f"no table named {name!r}; Markdown tables: {', '.join(MARKDOWN_TABLES)}")
 
 
-def markdown_table(name: str, engine: GraphEngine | None = None) -> str:
+def markdown_table(name: str, engine: Engine | None = None) -> str:
     """Table 1 or Table 2 as a GitHub Markdown table (pipes), ending with a newline."""
     if name not in MARKDOWN_TABLES:
         raise KapgraphError(f"no table named {name!r}; Markdown tables: {', '.join(MARKDOWN_TABLES)}")
@@ -116,7 +117,7 @@ def markdown_table(name: str, engine: GraphEngine | None = None) -> str:
 # --- drawing ----------------------------------------------------------------------------------
 
 
-def _draw_fig2(fig: Figure, engine: GraphEngine) -> None:
+def _draw_fig2(fig: Figure, engine: Engine) -> None:
     from matplotlib.ticker import MaxNLocator
 
     recs = _records("review/diagnoses", engine)
@@ -144,7 +145,7 @@ def _draw_fig2(fig: Figure, engine: GraphEngine) -> None:
     ax.set_title(TITLES["fig2"])
 
 
-def _draw_fig3(fig: Figure, engine: GraphEngine) -> None:
+def _draw_fig3(fig: Figure, engine: Engine) -> None:
     from matplotlib.ticker import MaxNLocator
 
     cells = route_frequency(engine)
@@ -167,7 +168,7 @@ def _draw_fig3(fig: Figure, engine: GraphEngine) -> None:
     ax.set_title(TITLES["fig3"])
 
 
-def _draw_table(fig: Figure, name: str, engine: GraphEngine) -> None:
+def _draw_table(fig: Figure, name: str, engine: Engine) -> None:
     from matplotlib.transforms import Bbox
 
     header, rows = table_data(name, engine)
@@ -200,7 +201,7 @@ def _draw_table(fig: Figure, name: str, engine: GraphEngine) -> None:
     ax.set_title(TITLES[name], weight="bold", pad=12)
 
 
-_DRAW: dict[str, Callable[[Figure, GraphEngine], None]] = {
+_DRAW: dict[str, Callable[[Figure, Engine], None]] = {
     "fig2": _draw_fig2,
     "fig3": _draw_fig3,
     "table1": lambda fig, engine: _draw_table(fig, "table1", engine),
@@ -208,7 +209,7 @@ _DRAW: dict[str, Callable[[Figure, GraphEngine], None]] = {
 }
 
 
-def render_figure(name: str, out: Path, engine: GraphEngine | None = None) -> Path:
+def render_figure(name: str, out: Path, engine: Engine | None = None) -> Path:
     """Write figure or table *name* to *out* (.png or .svg; .md for tables) and return *out*."""
     out = Path(out)
     if name not in FIGURES:

@@ -1,24 +1,41 @@
-"""Find RDF files and parse them into an rdflib graph.
+"""Find RDF files and load them, natively, into an Oxigraph store: one named graph per file.
 
-Files are parsed with Oxigraph's parsers (through oxrdflib), which report errors with line and
-column. Each file is parsed on its own first, so a broken file changes nothing.
+Each file goes into its own named graph, named by :func:`graph_name` (for the bundled files
+``https://w3id.org/kap/graph/`` + the path in the repository, e.g. ``.../graph/data/studies/dakwar2019.ttl``;
+for other files their ``file:`` URI), and queries are evaluated over the union of the graphs. Parse
+errors name ``file:line:column``. A triple stated in several files is kept once, in the first file's
+graph (files are read in sorted order), so that counts are those of the merged graph on every engine.
+
+:func:`parse_file` (rdflib) is kept for the tools that need rdflib graphs: pySHACL, owlready2's
+input, rdflib's reference SPARQL engine and the compacted JSON-LD export. rdflib is imported
+only when it is called.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from rdflib import XSD, Graph, Literal
-from rdflib.term import Node
+import pyoxigraph as ox
 
 from kapgraph import resources
 from kapgraph.errors import LoadError
-from kapgraph.namespaces import PREFIXES
+from kapgraph.namespaces import GRAPH_BASE, PREFIXES
 
-#: File suffixes kapgraph reads, and the (oxrdflib) parser for each.
-PARSERS: dict[str, str] = {
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+#: File suffixes kapgraph reads, and Oxigraph's format for each.
+FORMATS: dict[str, ox.RdfFormat] = {
+    ".ttl": ox.RdfFormat.TURTLE,
+    ".nt": ox.RdfFormat.N_TRIPLES,
+    ".rdf": ox.RdfFormat.RDF_XML,
+    ".owl": ox.RdfFormat.RDF_XML,
+    ".jsonld": ox.RdfFormat.JSON_LD,
+}
+#: the same formats by their oxrdflib parser names (for rdflib)
+_RDFLIB_PARSERS = {
     ".ttl": "ox-turtle",
     ".nt": "ox-ntriples",
     ".rdf": "ox-xml",
@@ -26,25 +43,17 @@ PARSERS: dict[str, str] = {
     ".jsonld": "ox-json-ld",
 }
 
+_DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
+_DUPLICATES = """
+SELECT ?s ?p ?o (GROUP_CONCAT(STR(?g); separator=" ") AS ?graphs) WHERE { GRAPH ?g { ?s ?p ?o } }
+GROUP BY ?s ?p ?o HAVING (COUNT(?g) > 1)"""
 
-@dataclass
-class LoadedGraph:
-    """A graph and where its statements came from."""
 
-    graph: Graph
-    files: list[Path] = field(default_factory=list)
-    #: subject -> the file that first described it (for validation reports)
-    subject_files: dict[Node, Path] = field(default_factory=dict)
-    #: each file with the statements parsed from it
-    sources: list[tuple[Path, Graph]] = field(default_factory=list)
+class Source(NamedTuple):
+    """One input file and the named graph its statements are loaded into."""
 
-    def file_of(self, subject: Node, predicate: Node | None = None, obj: Node | None = None) -> Path | None:
-        """The file that states (subject, predicate, obj) if given, else the first to describe subject."""
-        if predicate is not None and obj is not None:
-            for path, graph in self.sources:
-                if (subject, predicate, obj) in graph:
-                    return path
-        return self.subject_files.get(subject)
+    path: Path
+    graph: str
 
 
 def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -55,63 +64,125 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
         if not path.exists():
             raise LoadError(f"{path}: no such file or folder")
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in PARSERS)
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
             if not files:
-                raise LoadError(f"{path}: folder holds no RDF files ({', '.join(sorted(PARSERS))})")
+                raise LoadError(f"{path}: folder holds no RDF files ({', '.join(sorted(FORMATS))})")
             found.extend(files)
-        elif path.suffix.lower() in PARSERS:
+        elif path.suffix.lower() in FORMATS:
             found.append(path)
         else:
             raise LoadError(
-                f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; use one of {', '.join(sorted(PARSERS))}"
+                f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}"
             )
     return found
 
 
+def graph_name(path: Path) -> str:
+    """The IRI of the named graph that holds *path*'s statements."""
+    resolved = path.resolve()
+    for folder in ("ontology", "data"):
+        root = resources.bundled_root(folder).resolve()
+        if resolved.is_relative_to(root):
+            return f"{GRAPH_BASE}{folder}/{resolved.relative_to(root).as_posix()}"
+    return resolved.as_uri()
+
+
+def sources(data: Iterable[Path | str] | None = None, *, include_ontology: bool = True) -> list[Source]:
+    """The ontology files and the data files (the bundled ``data/`` unless *data* is given)."""
+    files: list[Path] = list(resources.ontology_files()) if include_ontology else []
+    files.extend(find_rdf_files(data if data else [resources.data_dir()]))
+    return [Source(path, graph_name(path)) for path in files]
+
+
+def _syntax_error(path: Path, exc: SyntaxError) -> LoadError:
+    message = str(exc.msg if hasattr(exc, "msg") else exc)
+    return LoadError(f"{path}:{exc.lineno or 0}:{exc.offset or 0}: RDF syntax error: {message}")
+
+
+def load_into(store: ox.Store, files: list[Source], progress: Callable[[Source], None] | None = None) -> None:
+    """Parse each file natively into its named graph of *store* (an in-memory or empty store).
+
+    All or nothing for the caller: on a parse error nothing is usable and LoadError names the file.
+    """
+    for source in files:
+        try:
+            store.load(
+                path=source.path, format=FORMATS[source.path.suffix.lower()], to_graph=ox.NamedNode(source.graph)
+            )
+        except SyntaxError as exc:
+            raise _syntax_error(source.path, exc) from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise LoadError(f"{source.path}: cannot read: {exc}") from None
+        if progress is not None:
+            progress(source)
+    drop_duplicates(store, files)
+
+
+def quads(files: list[Source], progress: Callable[[Source, int], None] | None = None) -> Iterator[ox.Quad]:
+    """Every statement of *files* as a quad in its file's graph (for the bulk loader), streaming."""
+    for source in files:
+        graph = ox.NamedNode(source.graph)
+        count = 0
+        try:
+            parser = ox.parse(path=source.path, format=FORMATS[source.path.suffix.lower()], rename_blank_nodes=True)
+            for quad in parser:
+                yield ox.Quad(quad.subject, quad.predicate, quad.object, graph)
+                count += 1
+        except SyntaxError as exc:
+            raise _syntax_error(source.path, exc) from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise LoadError(f"{source.path}: cannot read: {exc}") from None
+        if progress is not None:
+            progress(source, count)
+
+
+def drop_duplicates(store: ox.Store, files: list[Source]) -> int:
+    """Keep a triple stated in several of *files* only in the graph of the first of them; return how many went."""
+    counted = store.query(_DISTINCT)
+    assert isinstance(counted, ox.QuerySolutions)
+    if int(next(iter(counted))["n"].value) == len(store):  # the common case, told by a cheaper query
+        return 0
+    duplicates = store.query(_DUPLICATES)
+    assert isinstance(duplicates, ox.QuerySolutions)
+    order = {source.graph: i for i, source in enumerate(files)}
+    removed = 0
+    for solution in duplicates:
+        graphs = sorted(solution["graphs"].value.split(" "), key=lambda g: order.get(g, len(order)))
+        for graph in graphs[1:]:
+            store.remove(ox.Quad(solution["s"], solution["p"], solution["o"], ox.NamedNode(graph)))
+            removed += 1
+    return removed
+
+
+def load_memory(files: list[Source]) -> ox.Store:
+    """A new in-memory store holding *files*."""
+    store = ox.Store()
+    load_into(store, files)
+    return store
+
+
+# --- rdflib, for the tools that need it -----------------------------------------------------
+
+
 def parse_file(path: Path) -> Graph:
-    """Parse one file into a new in-memory graph, or raise LoadError naming file:line:column."""
+    """Parse one file into a new rdflib graph, or raise LoadError naming file:line:column."""
+    from rdflib import Graph
+
     graph = Graph()
     try:
-        graph.parse(str(path), format=PARSERS[path.suffix.lower()])
+        graph.parse(str(path), format=_RDFLIB_PARSERS[path.suffix.lower()])
     except SyntaxError as exc:  # raised by Oxigraph's parsers, with the position
-        line, col = exc.lineno or 0, exc.offset or 0
-        message = str(exc.msg if hasattr(exc, "msg") else exc)
-        raise LoadError(f"{path}:{line}:{col}: RDF syntax error: {message}") from None
+        raise _syntax_error(path, exc) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
     return graph
 
 
-def _simple(term: Node) -> Node:
-    # Oxigraph's parsers type plain strings as xsd:string (RDF 1.1); rdflib's SPARQL engine still
-    # tells "x" and "x"^^xsd:string apart, so string comparisons would silently fail on it.
-    if isinstance(term, Literal) and term.datatype == XSD.string:
-        return Literal(str(term))
-    return term
-
-
 def new_graph(store: str = "default") -> Graph:
+    """An empty rdflib graph with the project's prefixes bound."""
+    from rdflib import Graph
+
     graph = Graph(store=store)
     for prefix, iri in PREFIXES.items():
         graph.bind(prefix, iri, override=True, replace=True)
     return graph
-
-
-def load(
-    data: Sequence[Path | str] | None = None,
-    *,
-    store: str = "default",
-    include_ontology: bool = True,
-) -> LoadedGraph:
-    """Load the ontology and the study data (the bundled ``data/`` unless *data* is given)."""
-    files: list[Path] = []
-    if include_ontology:
-        files.extend(resources.ontology_files())
-    files.extend(find_rdf_files(data if data else [resources.data_dir()]))
-    parsed = [(path, parse_file(path)) for path in files]  # all or nothing
-    loaded = LoadedGraph(graph=new_graph(store), files=files, sources=parsed)
-    for path, graph in parsed:
-        loaded.graph.addN((s, p, _simple(o), loaded.graph) for s, p, o in graph)
-        for subject in graph.subjects(unique=True):
-            loaded.subject_files.setdefault(subject, path)
-    return loaded

@@ -13,8 +13,9 @@ import io
 import yaml
 
 from kapgraph import __version__
-from kapgraph.engines import GraphEngine
+from kapgraph.backends import Engine
 from kapgraph.namespaces import converter
+from kapgraph.results import value
 
 MAPPING_SET_ID = "https://w3id.org/kap/mappings/kap.sssom.tsv"
 COLUMNS = [
@@ -43,25 +44,25 @@ SELECT ?subject ?subjectLabel ?predicate ?object ?objectLabel ?evidence WHERE {
 }"""
 
 
-def sssom_rows(engine: GraphEngine) -> list[dict[str, str]]:
+def sssom_rows(engine: Engine) -> list[dict[str, str]]:
     convert = converter()
     rows = []
     for record in engine.query(_MAPPINGS).records():
         rows.append(
             {
-                "subject_id": convert.compress(str(record["subject"]), strict=True),
-                "subject_label": str(record["subjectLabel"]),
-                "predicate_id": convert.compress(str(record["predicate"]), strict=True),
-                "object_id": convert.compress(str(record["object"]), strict=True),
-                "object_label": str(record.get("objectLabel", "")),
+                "subject_id": convert.compress(value(record["subject"]), strict=True),
+                "subject_label": value(record["subjectLabel"]),
+                "predicate_id": convert.compress(value(record["predicate"]), strict=True),
+                "object_id": convert.compress(value(record["object"]), strict=True),
+                "object_label": value(record.get("objectLabel")),
                 "mapping_justification": "semapv:ManualMappingCuration",
-                "comment": f"evidence: {record['evidence']}" if "evidence" in record else "",
+                "comment": f"evidence: {value(record['evidence'])}" if "evidence" in record else "",
             }
         )
     return sorted(rows, key=lambda r: (r["subject_id"], r["predicate_id"], r["object_id"]))
 
 
-def sssom_tsv(engine: GraphEngine) -> str:
+def sssom_tsv(engine: Engine) -> str:
     """The mapping set as SSSOM/TSV: a '#'-prefixed YAML metadata block, then the table."""
     rows = sssom_rows(engine)
     used = {r[c].split(":", 1)[0] for r in rows for c in ("subject_id", "predicate_id", "object_id")}

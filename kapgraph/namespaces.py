@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from rdflib import Namespace
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import curies
+    from rdflib import Namespace
 
-KAP = Namespace("https://w3id.org/kap/ontology#")
-KAPSH = Namespace("https://w3id.org/kap/shapes#")
-STUDY = Namespace("https://w3id.org/kap/id/study/")
+KAP_IRI = "https://w3id.org/kap/ontology#"
+KAPSH_IRI = "https://w3id.org/kap/shapes#"
+STUDY_IRI = "https://w3id.org/kap/id/study/"
+OA_IRI = "http://www.w3.org/ns/oa#"
 VOCAB = "https://w3id.org/kap/vocab/"
 REVIEW_IRI = "https://w3id.org/kap/id/review"
-OA = Namespace("http://www.w3.org/ns/oa#")
+#: named graphs of the bundled files: GRAPH_BASE + the file's path in the repository
+GRAPH_BASE = "https://w3id.org/kap/graph/"
+
+#: rdflib ``Namespace`` objects, made on first use (``from kapgraph.namespaces import KAP``) so that
+#: the query path, which works on pyoxigraph terms and plain IRIs, never imports rdflib.
+_RDFLIB_NAMESPACES = {"KAP": KAP_IRI, "KAPSH": KAPSH_IRI, "STUDY": STUDY_IRI, "OA": OA_IRI}
+
+if TYPE_CHECKING:
+    KAP: Namespace
+    KAPSH: Namespace
+    STUDY: Namespace
+    OA: Namespace
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RDFLIB_NAMESPACES:
+        from rdflib import Namespace
+
+        namespace = Namespace(_RDFLIB_NAMESPACES[name])
+        globals()[name] = namespace
+        return namespace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Prefixes predeclared for ad-hoc queries and used to compact IRIs in human-readable output.
 PREFIXES: dict[str, str] = {
-    "kap": str(KAP),
-    "kapsh": str(KAPSH),
-    "study": str(STUDY),
+    "kap": KAP_IRI,
+    "kapsh": KAPSH_IRI,
+    "study": STUDY_IRI,
     "design": VOCAB + "design/",
     "feature": VOCAB + "design-feature/",
     "dx": VOCAB + "diagnosis/",
@@ -45,7 +67,7 @@ PREFIXES: dict[str, str] = {
     "bibo": "http://purl.org/ontology/bibo/",
     "schema": "http://schema.org/",
     "prov": "http://www.w3.org/ns/prov#",
-    "oa": str(OA),
+    "oa": OA_IRI,
     "sh": "http://www.w3.org/ns/shacl#",
 }
 

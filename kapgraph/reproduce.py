@@ -13,10 +13,9 @@ import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rdflib import Literal
-
+from kapgraph.backends import Engine
 from kapgraph.catalog import Catalog
-from kapgraph.engines import GraphEngine
+from kapgraph.results import to_python, value
 
 MATCH, DISCREPANCY, MISMATCH = "match", "discrepancy", "MISMATCH"
 
@@ -50,10 +49,10 @@ class ClaimCheck:
 
 
 def _number(value: object) -> float | int | None:
-    if isinstance(value, Literal):
-        value = value.toPython()
     if value is None:
         return None
+    if not isinstance(value, (int, float, Decimal, str)):
+        value = to_python(value)  # type: ignore[arg-type]
     number = Decimal(str(value))
     return int(number) if number == number.to_integral_value() else float(number)
 
@@ -71,7 +70,7 @@ def _session_statistics(totals: list[int]) -> dict[str, float | int | None]:
     }
 
 
-def reproduce(engine: GraphEngine, catalog: Catalog | None = None) -> list[ClaimCheck]:
+def reproduce(engine: Engine, catalog: Catalog | None = None) -> list[ClaimCheck]:
     """Check every review claim in the graph against the value computed from the study facts."""
     catalog = catalog or Catalog()
     computed: dict[str, float | int | None] = {}
@@ -81,28 +80,28 @@ def reproduce(engine: GraphEngine, catalog: Catalog | None = None) -> list[Claim
         table = engine.query(query.text)
         if {"id", "graph"} <= set(table.vars):
             for record in table.records():
-                computed[str(record["id"])] = _number(record["graph"]) if "graph" in record else None
+                computed[value(record["id"])] = _number(record["graph"]) if "graph" in record else None
         elif query.name == "review/psychotherapy-sessions":
-            totals = sorted(int(str(r["sessions"])) for r in table.records())
+            totals = sorted(int(value(r["sessions"])) for r in table.records())
     stats = _session_statistics(totals)
-    explained = {str(r["id"]): str(r["resolution"]) for r in engine.query(_EXPLAINED).records()}
+    explained = {value(r["id"]): value(r["resolution"]) for r in engine.query(_EXPLAINED).records()}
 
     checks = []
     for record in engine.query(_CLAIMS).records():
-        claim_id = str(record["id"])
+        claim_id = value(record["id"])
         paper = _number(record["paper"])
         assert paper is not None
-        if str(record["group"]) == "sessions" and "statistic" in record:
-            graph = stats.get(str(record["statistic"]))
+        if value(record["group"]) == "sessions" and "statistic" in record:
+            graph = stats.get(value(record["statistic"]))
         else:
             graph = computed.get(claim_id)
         if graph is not None and Decimal(str(graph)) == Decimal(str(paper)):
             status, note = MATCH, ""
         elif claim_id in explained:
             status, note = DISCREPANCY, explained[claim_id]
-        elif graph is None and claim_id not in computed and str(record["group"]) != "sessions":
+        elif graph is None and claim_id not in computed and value(record["group"]) != "sessions":
             status, note = MISMATCH, "no stored query under queries/review/ computes this claim"
         else:
             status, note = MISMATCH, "no kap:Discrepancy in the graph explains the difference"
-        checks.append(ClaimCheck(claim_id, str(record["label"]), paper, graph, status, note))
+        checks.append(ClaimCheck(claim_id, value(record["label"]), paper, graph, status, note))
     return sorted(checks, key=lambda c: c.id)

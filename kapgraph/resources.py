@@ -11,7 +11,8 @@ from pathlib import Path
 _PACKAGE = Path(__file__).resolve().parent
 
 
-def _root(name: str) -> Path:
+def bundled_root(name: str) -> Path:
+    """The folder of the bundled ontology, shapes, data or queries."""
     bundled = _PACKAGE / "_bundled" / name
     if bundled.is_dir():
         return bundled
@@ -20,21 +21,21 @@ def _root(name: str) -> Path:
 
 def ontology_file() -> Path:
     """The ontology proper (classes, properties, concept schemes)."""
-    return _root("ontology") / "kap.ttl"
+    return bundled_root("ontology") / "kap.ttl"
 
 
 def ontology_files() -> list[Path]:
     """Every file of the vocabulary layer: the ontology and its mappings to external vocabularies."""
-    return sorted(_root("ontology").glob("*.ttl"))
+    return sorted(bundled_root("ontology").glob("*.ttl"))
 
 
 def shapes_dir() -> Path:
-    return _root("shapes")
+    return bundled_root("shapes")
 
 
 def data_dir() -> Path:
-    return _root("data")
+    return bundled_root("data")
 
 
 def queries_dir() -> Path:
-    return _root("queries")
+    return bundled_root("queries")

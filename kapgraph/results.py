@@ -1,94 +1,187 @@
 """Query results in one engine-neutral shape, and the formats they are written in.
 
-``json``, ``xml``, ``csv`` and ``tsv`` are the W3C SPARQL 1.1 result formats (the first three
-written by rdflib's serializers); ``table`` (rich) and ``md`` are for people and compact IRIs
-with the project's prefixes.
+Every engine answers with a :class:`ResultTable` of pyoxigraph terms (``NamedNode``, ``Literal``,
+``BlankNode``). ``json``, ``xml``, ``csv`` and ``tsv`` are the W3C SPARQL 1.1 result formats, written
+by Oxigraph's own serialisers (:meth:`pyoxigraph.QuerySolutions.serialize`); ``table`` (rich) and
+``md`` are for people and compact IRIs with the project's prefixes. Nothing here imports rdflib.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from rdflib import XSD, Graph, Literal, URIRef, Variable
-from rdflib.query import Result
-from rdflib.term import Identifier
+import pyoxigraph as ox
 
 from kapgraph.namespaces import PREFIXES
 
-Row = tuple[Identifier | None, ...]
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+Row = tuple[Term | None, ...]
 
 TABULAR_FORMATS = ("table", "csv", "tsv", "json", "xml", "md")
 GRAPH_FORMATS = ("turtle", "nt", "jsonld")
 
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD_STRING = _XSD + "string"
+_RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
 
-@dataclass
+
 class ResultTable:
-    """The answer of a query: variables and rows (SELECT), a boolean (ASK) or a graph (CONSTRUCT)."""
+    """The answer of a query: variables and rows (SELECT), a boolean (ASK) or triples (CONSTRUCT).
 
-    vars: list[str] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
-    boolean: bool | None = None
-    graph: Graph | None = None
+    A plain class rather than a dataclass: dataclasses compile their methods at import time, and
+    the cold start of a query is measured in milliseconds.
+    """
+
+    __slots__ = ("boolean", "rows", "triples", "vars")
+
+    def __init__(
+        self,
+        vars: list[str] | None = None,
+        rows: list[Row] | None = None,
+        boolean: bool | None = None,
+        triples: list[ox.Triple] | None = None,
+    ):
+        self.vars = vars if vars is not None else []
+        self.rows = rows if rows is not None else []
+        self.boolean = boolean
+        self.triples = triples
+
+    def __repr__(self) -> str:
+        return f"ResultTable(vars={self.vars!r}, rows={len(self.rows)}, boolean={self.boolean!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResultTable):
+            return NotImplemented
+        return (self.vars, self.rows, self.boolean, self.triples) == (
+            other.vars, other.rows, other.boolean, other.triples
+        )  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def kind(self) -> str:
-        if self.graph is not None:
+        if self.triples is not None:
             return "graph"
         if self.boolean is not None:
             return "boolean"
         return "select"
 
-    def column(self, name: str) -> list[Identifier | None]:
+    def column(self, name: str) -> list[Term | None]:
         index = self.vars.index(name)
         return [row[index] for row in self.rows]
 
-    def records(self) -> list[dict[str, Identifier]]:
+    def records(self) -> list[dict[str, Term]]:
         return [{v: t for v, t in zip(self.vars, row, strict=True) if t is not None} for row in self.rows]
 
+    def values(self, name: str) -> list[str]:
+        """The lexical forms (IRIs, literal values) of one column, unbound cells left out."""
+        return [value(t) for t in self.column(name) if t is not None]
 
-def compact(term: Identifier | None) -> str:
+
+def from_oxigraph(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> ResultTable:
+    """Read an Oxigraph query result into a table."""
+    if isinstance(result, ox.QueryBoolean):
+        return ResultTable(boolean=bool(result))
+    if isinstance(result, ox.QueryTriples):
+        return ResultTable(triples=list(result))
+    names = [v.value for v in result.variables]
+    return ResultTable(vars=names, rows=[tuple(solution[n] for n in names) for solution in result])
+
+
+def value(term: Term | None) -> str:
+    """The IRI of a named node, the lexical form of a literal, the label of a blank node."""
+    if term is None:
+        return ""
+    if isinstance(term, ox.Triple):
+        return str(term)
+    return term.value
+
+
+def to_python(term: Term | None) -> object:
+    """A literal's value as Python (int, Decimal, float, bool, str); an IRI as its string."""
+    if not isinstance(term, ox.Literal):
+        return None if term is None else value(term)
+    datatype = term.datatype.value
+    text = term.value
+    try:
+        if datatype in _INTEGER_TYPES:
+            return int(text)
+        if datatype == _XSD + "decimal":
+            from decimal import Decimal
+
+            return Decimal(text)
+        if datatype in (_XSD + "double", _XSD + "float"):
+            return float(text)
+        if datatype == _XSD + "boolean":
+            return text in ("true", "1")
+    except ValueError:  # an ill-typed literal stays its lexical form
+        return text
+    return text
+
+
+_INTEGER_TYPES = {
+    _XSD + name
+    for name in (
+        "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "nonPositiveInteger",
+        "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
+    )
+}  # fmt: skip
+
+
+def compact(term: Term | None) -> str:
     """A short human-readable form: CURIE for known namespaces, lexical form for literals."""
     if term is None:
         return ""
-    if isinstance(term, URIRef):
-        iri = str(term)
+    if isinstance(term, ox.NamedNode):
+        iri = term.value
         best = ""
         for prefix, ns in PREFIXES.items():
             if iri.startswith(ns) and len(ns) > len(best):
                 best, name = ns, f"{prefix}:{iri[len(ns) :]}"
         return name if best else iri
-    if isinstance(term, Literal):
-        return str(term)
-    return term.n3()
+    if isinstance(term, ox.Literal):
+        return term.value
+    return str(term)
 
 
-def _rdflib_result(table: ResultTable) -> Result:
+def compact_iri(iri: str) -> str:
+    return compact(ox.NamedNode(iri))
+
+
+def _json_term(term: Term) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != _XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    raise ValueError(f"cannot write {term!r} as a SPARQL JSON result term")
+
+
+def solutions_json(table: ResultTable) -> bytes:
+    """The table as SPARQL 1.1 Query Results JSON (the form every other result format is made from)."""
     if table.kind == "boolean":
-        result = Result("ASK")
-        result.askAnswer = bool(table.boolean)
-        return result
-    result = Result("SELECT")
-    result.vars = [Variable(v) for v in table.vars]
-    result.bindings = [
-        {Variable(v): t for v, t in zip(table.vars, row, strict=True) if t is not None} for row in table.rows
-    ]
-    return result
-
-
-def _tsv(table: ResultTable) -> str:
-    # SPARQL 1.1 TSV: header of ?vars, terms in Turtle/SPARQL syntax, unbound = empty
-    out = io.StringIO()
-    out.write("\t".join(f"?{v}" for v in table.vars) + "\n")
-    for row in table.rows:
-        out.write("\t".join("" if t is None else t.n3() for t in row) + "\n")
-    return out.getvalue()
+        return json.dumps({"head": {}, "boolean": bool(table.boolean)}).encode()
+    bindings = [{v: _json_term(t) for v, t in zip(table.vars, row, strict=True) if t is not None} for row in table.rows]
+    return json.dumps({"head": {"vars": table.vars}, "results": {"bindings": bindings}}, ensure_ascii=False).encode()
 
 
 def _markdown(table: ResultTable) -> str:
-    def cell(term: Identifier | None) -> str:
+    def cell(term: Term | None) -> str:
         return compact(term).replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(table.vars) + " |", "|" + "---|" * len(table.vars)]
@@ -115,17 +208,15 @@ def _rich_table(table: ResultTable) -> str:
 def render(table: ResultTable, fmt: str) -> str:
     """Write a result in one of :data:`TABULAR_FORMATS` (or a graph in :data:`GRAPH_FORMATS`)."""
     if table.kind == "graph":
-        assert table.graph is not None
-        graph_fmt = {"nt": "nt", "jsonld": "json-ld"}.get(fmt, "turtle")
-        return table.graph.serialize(format=graph_fmt)
+        assert table.triples is not None
+        data = ox.serialize(table.triples, format=_GRAPH_FORMATS.get(fmt, ox.RdfFormat.TURTLE), prefixes=PREFIXES)
+        return (data or b"").decode("utf-8")
     if table.kind == "boolean" and fmt in ("table", "md", "csv", "tsv"):
         return ("true" if table.boolean else "false") + "\n"
-    if fmt in ("json", "xml", "csv"):
-        data = _rdflib_result(table).serialize(format=fmt)
-        text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
+    if fmt in _RESULT_FORMATS:
+        parsed = ox.parse_query_results(solutions_json(table), format=ox.QueryResultsFormat.JSON)
+        text = (parsed.serialize(format=_RESULT_FORMATS[fmt]) or b"").decode("utf-8")
         return text if text.endswith("\n") else text + "\n"
-    if fmt == "tsv":
-        return _tsv(table)
     if fmt == "md":
         return _markdown(table)
     if fmt == "table":
@@ -139,36 +230,18 @@ def with_curies(table: ResultTable) -> ResultTable:
 
     convert = converter()
 
-    def shorten(term: Identifier | None) -> Identifier | None:
-        if isinstance(term, URIRef):
-            curie = convert.compress(str(term))
-            return Literal(curie) if curie else term
+    def shorten(term: Term | None) -> Term | None:
+        if isinstance(term, ox.NamedNode):
+            curie = convert.compress(term.value)
+            return ox.Literal(curie) if curie else term
         return term
 
     rows = [tuple(shorten(t) for t in row) for row in table.rows]
-    return ResultTable(vars=table.vars, rows=rows, boolean=table.boolean, graph=table.graph)
+    return ResultTable(vars=table.vars, rows=rows, boolean=table.boolean, triples=table.triples)
 
 
-def from_rdflib(result: Result) -> ResultTable:
-    if result.type == "ASK":
-        return ResultTable(boolean=bool(result.askAnswer))
-    if result.type in ("CONSTRUCT", "DESCRIBE"):
-        graph = Graph()
-        for prefix, iri in PREFIXES.items():
-            graph.bind(prefix, iri)
-        assert result.graph is not None
-        graph += result.graph
-        return ResultTable(graph=graph)
-    names = [str(v) for v in (result.vars or [])]
-    rows: list[Row] = []
-    for solution in result:
-        row: Sequence[Identifier | None] = tuple(solution)  # type: ignore[arg-type]
-        rows.append(tuple(_simple(t) for t in row))
-    return ResultTable(vars=names, rows=rows)
-
-
-def _simple(term: Identifier | None) -> Identifier | None:
-    """Write xsd:string literals as simple literals (RDF 1.1 treats them as the same term)."""
-    if isinstance(term, Literal) and term.datatype == XSD.string:
-        return Literal(str(term))
-    return term
+def literal_table(names: list[str], rows: list[tuple[object, ...]]) -> ResultTable:
+    """A table of plain literals from Python values (None is an empty cell), for reports."""
+    return ResultTable(
+        vars=list(names), rows=[tuple(ox.Literal("" if v is None else str(v)) for v in row) for row in rows]
+    )

@@ -1,4 +1,4 @@
-"""Shared, session-scoped fixtures: the loaded engines, the review text, the CLI runner.
+"""Shared, session-scoped fixtures: the loaded engines, the rdflib graph, the review text, the CLI runner.
 
 See tests/data/README.md for where each test file comes from.
 """
@@ -8,11 +8,18 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
 
-from kapgraph.engines import GraphEngine, open_engine
+from kapgraph.backends import Engine, open_engine
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from kapgraph.backends.oxigraph import OxigraphEngine
+    from kapgraph.backends.rdflib_graph import RdflibEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -36,19 +43,30 @@ def review_text() -> str:
     return collapse(REVIEW_TEXT.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="session", params=["oxigraph", "rdflib"])
-def engine(request: pytest.FixtureRequest) -> GraphEngine:
-    return open_engine(request.param)
-
-
 @pytest.fixture(scope="session")
-def engines() -> dict[str, GraphEngine]:
+def engines() -> dict[str, Engine]:
     return {name: open_engine(name) for name in ("oxigraph", "rdflib")}
 
 
+@pytest.fixture(scope="session", params=["oxigraph", "rdflib"])
+def engine(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> Engine:
+    return engines[request.param]
+
+
 @pytest.fixture(scope="session")
-def oxigraph(engines: dict[str, GraphEngine]) -> GraphEngine:
-    return engines["oxigraph"]
+def oxigraph(engines: dict[str, Engine]) -> OxigraphEngine:
+    return engines["oxigraph"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def rdflib_engine(engines: dict[str, Engine]) -> RdflibEngine:
+    return engines["rdflib"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def rdf_graph(rdflib_engine: RdflibEngine) -> Graph:
+    """The bundled ontology and data as one rdflib graph, for oracles that walk it in Python (no SPARQL)."""
+    return rdflib_engine.graph
 
 
 @pytest.fixture()

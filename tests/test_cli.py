@@ -10,8 +10,10 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 from rdflib import Graph
@@ -193,14 +195,50 @@ def test_export_round_trips(fmt: str, parser: str, runner: CliRunner, tmp_path: 
     assert not list(tmp_path.glob(".kapgraph-*"))
 
 
-def test_export_trig_has_named_graphs(runner: CliRunner) -> None:
-    from rdflib import Dataset
+GRAPH_BASE = "https://w3id.org/kap/graph/"
 
+
+def _canonical(triples: Iterable[ox.Triple]) -> ox.Dataset:
+    """*triples* with their blank nodes relabelled canonically (RDFC-1.0), to compare graphs."""
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return dataset
+
+
+def _stored(path: Path) -> list[ox.Triple]:
+    """*path* on its own, as an Oxigraph store holds it (the store writes some literals canonically: 40.0 as 40)."""
+    store = ox.Store()
+    store.load(path=path, format=ox.RdfFormat.TURTLE)
+    return [quad.triple for quad in store]
+
+
+def test_export_trig_has_a_named_graph_per_source_file(runner: CliRunner) -> None:
     code, out, _ = invoke(runner, "export", "--format", "trig")
     assert code == 0
-    dataset = Dataset().parse(data=out, format="trig")
-    names = {str(g.identifier) for g in dataset.graphs()}
-    assert {"https://w3id.org/kap/ontology", "https://w3id.org/kap/id/"} <= names
+    graphs: dict[str, list[ox.Triple]] = {}
+    for quad in ox.parse(out.encode(), format=ox.RdfFormat.TRIG):
+        assert isinstance(quad.graph_name, ox.NamedNode), f"a triple outside the named graphs: {quad}"
+        graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
+    # in load order: the ontology files, then the data files, each named by its path in the repository
+    files = sorted((ROOT / "ontology").glob("*.ttl")) + sorted((ROOT / "data").rglob("*.ttl"))
+    names = [GRAPH_BASE + path.relative_to(ROOT).as_posix() for path in files]
+    assert len(files) == 22
+    assert {GRAPH_BASE + "ontology/kap.ttl", GRAPH_BASE + "data/studies/dakwar2019.ttl"} <= set(names)
+    assert sorted(graphs) == sorted(names), "one named graph per source file"
+    earlier: set[ox.Triple] = set()
+    for path, name in zip(files, names, strict=True):
+        # a triple stated in several files is kept once, in the first file's graph
+        expected = [t for t in _stored(path) if t not in earlier]
+        assert _canonical(graphs[name]) == _canonical(expected), f"the graph {name} does not hold exactly {path.name}"
+        earlier |= {t for t in expected if not any(isinstance(x, ox.BlankNode) for x in (t.subject, t.object))}
+    # the union of the named graphs is the merged graph of the Turtle export
+    union = [t for triples in graphs.values() for t in triples]
+    assert len(set(union)) == len(union), "a triple is in two named graphs"
+    code, turtle, _ = invoke(runner, "export", "--format", "turtle")
+    assert code == 0
+    merged = [quad.triple for quad in ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE)]
+    assert len(union) == len(merged) > 5000
+    assert _canonical(union) == _canonical(merged)
 
 
 def test_export_to_unwritable_place_exits_2(runner: CliRunner, tmp_path: Path) -> None:

@@ -19,18 +19,18 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
-from rdflib import Literal, URIRef
 
 from kapgraph.api import run_query
+from kapgraph.backends import Engine
 from kapgraph.binding import inject_services
 from kapgraph.catalog import Catalog
 from kapgraph.cli import cli
-from kapgraph.engines import GraphEngine
 from kapgraph.errors import EngineError, ParameterError
-from kapgraph.namespaces import STUDY
-from kapgraph.results import ResultTable
+from kapgraph.namespaces import STUDY_IRI
+from kapgraph.results import ResultTable, Term, value
 from tests.conftest import SLUGS, TEST_DATA
 
 MESH = "federated/mesh-diagnoses"
@@ -124,18 +124,18 @@ def closed_endpoint() -> str:
     return f"http://127.0.0.1:{free_port()}/query"
 
 
-def text(term: object) -> str | None:
-    return None if term is None else str(term)
+def text(term: Term | None) -> str | None:
+    return None if term is None else value(term)
 
 
-def local(term: object, namespace: str) -> str:
-    return str(term).removeprefix(namespace)
+def local(term: Term | None, namespace: str) -> str:
+    return value(term).removeprefix(namespace)
 
 
 def mesh_rows(table: ResultTable) -> set[tuple[str | None, ...]]:
     return {
         (
-            local(r["study"], str(STUDY)),
+            local(r["study"], STUDY_IRI),
             local(r["diagnosis"], DX),
             text(r["role"]),
             local(r["descriptor"], MESH_NS),
@@ -150,7 +150,7 @@ def mesh_rows(table: ResultTable) -> set[tuple[str | None, ...]]:
 def wikidata_rows(table: ResultTable) -> set[tuple[str | None, ...]]:
     return {
         (
-            local(r["study"], str(STUDY)),
+            local(r["study"], STUDY_IRI),
             local(r["drug"], DRUG),
             local(r["item"], WD),
             text(r.get("label")),
@@ -196,7 +196,7 @@ WIKIDATA_EXPECTED = {(slug, *KETAMINE) for slug in SLUGS} | {
 # --- the queries answer from the local endpoint ------------------------------------------
 
 
-def test_mesh_diagnoses_reads_tree_numbers_and_broader_descriptors(endpoint: str, oxigraph: GraphEngine) -> None:
+def test_mesh_diagnoses_reads_tree_numbers_and_broader_descriptors(endpoint: str, oxigraph: Engine) -> None:
     table = run_query(MESH, {"endpoint": endpoint}, engine=oxigraph)
     assert table.vars == [
         "study", "diagnosis", "role", "descriptor", "descriptorLabel", "treeNumbers", "broaderDescriptors",
@@ -204,18 +204,18 @@ def test_mesh_diagnoses_reads_tree_numbers_and_broader_descriptors(endpoint: str
     assert len(table.rows) == len(MESH_EXPECTED) == 12
     assert mesh_rows(table) == MESH_EXPECTED
     labels = {r["descriptorLabel"] for r in table.records()}
-    assert all(isinstance(label, Literal) and label.language == "en" for label in labels)
-    assert all(isinstance(r["descriptor"], URIRef) for r in table.records())
+    assert all(isinstance(label, ox.Literal) and label.language == "en" for label in labels)
+    assert all(isinstance(r["descriptor"], ox.NamedNode) for r in table.records())
 
 
-def test_wikidata_drugs_reads_identifiers_and_conditions(endpoint: str, oxigraph: GraphEngine) -> None:
+def test_wikidata_drugs_reads_identifiers_and_conditions(endpoint: str, oxigraph: Engine) -> None:
     table = run_query(WIKIDATA, {"endpoint": endpoint}, engine=oxigraph)
     assert table.vars == ["study", "drug", "item", "label", "cas", "pubchem", "drugbank", "conditions"]
     assert len(table.rows) == len(WIKIDATA_EXPECTED) == 20
     assert wikidata_rows(table) == WIKIDATA_EXPECTED
-    ketamine = next(r for r in table.records() if r["item"] == URIRef(WD + "Q243547"))
-    assert ketamine["label"] == Literal("(RS)-ketamine", lang="en")
-    assert ketamine["conditions"] == Literal(WD + "Q42844")
+    ketamine = next(r for r in table.records() if r["item"] == ox.NamedNode(WD + "Q243547"))
+    assert ketamine["label"] == ox.Literal("(RS)-ketamine", language="en")
+    assert ketamine["conditions"] == ox.Literal(WD + "Q42844")
 
 
 @pytest.mark.parametrize(
@@ -226,8 +226,8 @@ def test_wikidata_drugs_reads_identifiers_and_conditions(endpoint: str, oxigraph
 def test_cli_runs_a_federated_query(name: str, expected: list[str], endpoint: str) -> None:
     result = CliRunner().invoke(cli, ["query", name, "--param", f"endpoint={endpoint}", "--format", "md"])
     assert result.exit_code == 0, result.output
-    for value in expected:
-        assert value in result.output
+    for shown in expected:
+        assert shown in result.output
 
 
 # --- parameters and failures ----------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_every_service_gets_the_endpoint(name: str) -> None:
     query = Catalog().get(name)
     services = query.text.count("SERVICE ?endpoint")
     assert services >= 1
-    injected = inject_services(query.text, {"endpoint": URIRef("http://127.0.0.1:1/query")})
+    injected = inject_services(query.text, {"endpoint": ox.NamedNode("http://127.0.0.1:1/query")})
     assert "?endpoint" not in injected
     assert injected.count("SERVICE <http://127.0.0.1:1/query>") == services
 
@@ -257,7 +257,7 @@ def test_every_service_gets_the_endpoint(name: str) -> None:
 @pytest.mark.parametrize(
     "value", ["not a url", "ftp://x", "", "http://", "file:///etc/passwd", "http://127.0.0.1/query> { ?s ?p ?o }"]
 )
-def test_a_bad_endpoint_is_refused(name: str, value: str, oxigraph: GraphEngine) -> None:
+def test_a_bad_endpoint_is_refused(name: str, value: str, oxigraph: Engine) -> None:
     with pytest.raises(ParameterError, match="must be an http"):
         run_query(name, {"endpoint": value}, engine=oxigraph)
 
@@ -271,7 +271,7 @@ def test_a_bad_endpoint_exits_2_on_the_command_line(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", FEDERATED)
-def test_an_unreachable_endpoint_is_an_engine_error(name: str, closed_endpoint: str, oxigraph: GraphEngine) -> None:
+def test_an_unreachable_endpoint_is_an_engine_error(name: str, closed_endpoint: str, oxigraph: Engine) -> None:
     with pytest.raises(EngineError, match="oxigraph engine could not evaluate"):
         run_query(name, {"endpoint": closed_endpoint}, engine=oxigraph)
 
@@ -306,7 +306,7 @@ RDFLIB_FAILS = {
 
 
 @pytest.mark.parametrize("name", FEDERATED)
-def test_rdflib_engine_gives_the_same_answer(name: str, endpoint: str, engines: dict[str, GraphEngine]) -> None:
+def test_rdflib_engine_gives_the_same_answer(name: str, endpoint: str, engines: dict[str, Engine]) -> None:
     rows = mesh_rows if name == MESH else wikidata_rows
     expected = rows(run_query(name, {"endpoint": endpoint}, engine=engines["oxigraph"]))
     message, reason = RDFLIB_FAILS[name]

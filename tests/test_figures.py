@@ -10,21 +10,22 @@ from pathlib import Path
 import pytest
 
 from kapgraph.api import run_query
-from kapgraph.engines import GraphEngine
+from kapgraph.backends import Engine
 from kapgraph.errors import KapgraphError
 from kapgraph.figures import FIGURES, markdown_table, render_figure
+from kapgraph.results import Term, to_python, value
 
 pytest.importorskip("matplotlib")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _count(record: dict, key: str) -> int:
-    return int(record[key].toPython())
+def _count(record: dict[str, Term], key: str) -> int:
+    return int(to_python(record[key]))  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_png(oxigraph: GraphEngine, tmp_path: Path, name: str) -> None:
+def test_png(oxigraph: Engine, tmp_path: Path, name: str) -> None:
     from matplotlib.image import imread
 
     out = render_figure(name, tmp_path / f"{name}.png", engine=oxigraph)
@@ -38,20 +39,20 @@ def test_png(oxigraph: GraphEngine, tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_svg(oxigraph: GraphEngine, tmp_path: Path, name: str) -> None:
+def test_svg(oxigraph: Engine, tmp_path: Path, name: str) -> None:
     out = render_figure(name, tmp_path / f"{name}.svg", engine=oxigraph)
     root = ET.parse(out).getroot()
     assert root.tag.endswith("svg")
     assert len(root) > 0
 
 
-def test_svg_is_reproducible(oxigraph: GraphEngine, tmp_path: Path) -> None:
+def test_svg_is_reproducible(oxigraph: Engine, tmp_path: Path) -> None:
     first = render_figure("fig3", tmp_path / "a.svg", engine=oxigraph).read_bytes()
     second = render_figure("fig3", tmp_path / "b.svg", engine=oxigraph).read_bytes()
     assert first == second
 
 
-def test_overwrites_and_respects_umask(oxigraph: GraphEngine, tmp_path: Path) -> None:
+def test_overwrites_and_respects_umask(oxigraph: Engine, tmp_path: Path) -> None:
     out = tmp_path / "table2.md"
     out.write_text("old", encoding="utf-8")
     previous = os.umask(0o022)
@@ -63,7 +64,7 @@ def test_overwrites_and_respects_umask(oxigraph: GraphEngine, tmp_path: Path) ->
     assert stat.S_IMODE(out.stat().st_mode) == 0o644  # not mkstemp's owner-only 0o600
 
 
-def _table1_expected(engine: GraphEngine) -> str:
+def _table1_expected(engine: Engine) -> str:
     """Table 1 rebuilt here from review/route-frequency, zeros filled in, totals summed."""
     columns = [
         "single-session",
@@ -75,7 +76,9 @@ def _table1_expected(engine: GraphEngine) -> str:
     rows = {"IV": "IV", "IM": "IM", "SL": "SL", "IN": "IN", "IM-SL": "IM + SL"}
     cells: dict[tuple[str, str], int] = {}
     for rec in run_query("review/route-frequency", engine=engine).records():
-        cells[(str(rec["route"]).rsplit("/", 1)[1], str(rec["frequency"]).rsplit("/", 1)[1])] = _count(rec, "studies")
+        cells[(value(rec["route"]).rsplit("/", 1)[1], value(rec["frequency"]).rsplit("/", 1)[1])] = _count(
+            rec, "studies"
+        )
     lines = [
         "| Route of KET Admin. | Total No. of Studies | Single KET Session | Multiple KET Session "
         "| Continuous KET Infusion | Single OR Multiple KET Sessions | Multiple KET Admin. Within Multiple Sessions |",
@@ -87,7 +90,7 @@ def _table1_expected(engine: GraphEngine) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_table1_markdown(oxigraph: GraphEngine, tmp_path: Path) -> None:
+def test_table1_markdown(oxigraph: Engine, tmp_path: Path) -> None:
     out = render_figure("table1", tmp_path / "table1.md", engine=oxigraph)
     text = out.read_text(encoding="utf-8")
     assert text == _table1_expected(oxigraph) == markdown_table("table1", oxigraph)
@@ -101,22 +104,22 @@ def test_table1_markdown(oxigraph: GraphEngine, tmp_path: Path) -> None:
     ]
 
 
-def test_table1_totals_match_review_table1_query(oxigraph: GraphEngine) -> None:
+def test_table1_totals_match_review_table1_query(oxigraph: Engine) -> None:
     """The totals this module sums agree with review/table1's independent count per route."""
-    graph = {str(r["id"]): _count(r, "graph") for r in run_query("review/table1", engine=oxigraph).records()}
+    graph = {value(r["id"]): _count(r, "graph") for r in run_query("review/table1", engine=oxigraph).records()}
     rows = [line.split(" | ") for line in markdown_table("table1", oxigraph).splitlines()[2:]]
     for row in rows:
         key = row[0].strip("| ").lower().replace(" + ", "-")
         assert int(row[1]) == graph[f"table1-{key}-total"]
 
 
-def test_table2_markdown(oxigraph: GraphEngine, tmp_path: Path) -> None:
+def test_table2_markdown(oxigraph: Engine, tmp_path: Path) -> None:
     out = render_figure("table2", tmp_path / "table2.md", engine=oxigraph)
     records = run_query("review/timing", engine=oxigraph).records()
     expected = [
         "| Timing of Psychotherapy in Relation to Ketamine Administration | Number of Studies |",
         "|---|---|",
-        *(f"| {rec['label']} | {_count(rec, 'studies')} |" for rec in records),
+        *(f"| {value(rec['label'])} | {_count(rec, 'studies')} |" for rec in records),
     ]
     assert out.read_text(encoding="utf-8") == "\n".join(expected) + "\n"
     # the review's printed Table 2
@@ -144,14 +147,14 @@ def test_unsupported_suffix(tmp_path: Path, name: str, filename: str) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_folder(oxigraph: GraphEngine, tmp_path: Path) -> None:
+def test_missing_folder(oxigraph: Engine, tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such"
     with pytest.raises(KapgraphError, match=str(missing)):
         render_figure("fig2", missing / "fig2.png", engine=oxigraph)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_write_leaves_nothing(oxigraph: GraphEngine, tmp_path: Path) -> None:
+def test_failed_write_leaves_nothing(oxigraph: Engine, tmp_path: Path) -> None:
     target = tmp_path / "taken.png"
     target.mkdir()  # os.replace cannot put a file over a folder
     with pytest.raises(KapgraphError, match="cannot write"):

@@ -19,7 +19,7 @@ def test_every_third_party_import_is_a_declared_dependency() -> None:
         for dep in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     }
     imported = set()
-    for path in (ROOT / "kapgraph").glob("*.py"):
+    for path in (ROOT / "kapgraph").rglob("*.py"):  # the subpackages too (kapgraph/backends/)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 imported |= {alias.name.split(".")[0] for alias in node.names}

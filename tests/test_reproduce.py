@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from kapgraph.api import run_query
+from kapgraph.backends import Engine, open_engine
 from kapgraph.cli import cli
-from kapgraph.engines import GraphEngine, open_engine
 from kapgraph.reproduce import DISCREPANCY, MATCH, MISMATCH, reproduce
+from kapgraph.results import to_python, value
 from tests.conftest import ROOT
 
 # values the graph computes where the review prints something else: each is the count of the
@@ -33,7 +34,7 @@ GRAPH_VALUES = {
 
 
 @pytest.fixture(scope="module")
-def checks(engines: dict[str, GraphEngine]) -> dict[str, dict[str, object]]:
+def checks(engines: dict[str, Engine]) -> dict[str, dict[str, object]]:
     return {name: {c.id: c.as_dict() for c in reproduce(engine)} for name, engine in engines.items()}
 
 
@@ -64,11 +65,11 @@ def test_differences_are_explained(claim: str, value: float, checks: dict[str, d
     assert check["status"] == DISCREPANCY and check["note"]
 
 
-def test_every_discrepancy_claim_has_both_quotes(engine: GraphEngine) -> None:
+def test_every_discrepancy_claim_has_both_quotes(engine: Engine) -> None:
     rows = [r for r in run_query("review/discrepancies", {}, engine=engine).records() if "claim" in r]
-    assert {str(r["claim"]).rsplit("/", 1)[-1] for r in rows} >= set(GRAPH_VALUES)
+    assert {value(r["claim"]).rsplit("/", 1)[-1] for r in rows} >= set(GRAPH_VALUES)
     for row in rows:
-        assert len(str(row["quotes"]).split(" | ")) >= 2, row["label"]
+        assert len(value(row["quotes"]).split(" | ")) >= 2, row["label"]
 
 
 def test_cli_json_output(runner: CliRunner) -> None:
@@ -101,8 +102,7 @@ def test_a_changed_route_breaks_the_claims_that_count_it(runner: CliRunner, tmp_
 
 def test_session_statistics_come_from_per_study_totals() -> None:
     engine = open_engine("oxigraph")
-    totals = sorted(
-        int(r["sessions"].toPython()) for r in run_query("review/psychotherapy-sessions", {}, engine=engine).records()
-    )
+    records = run_query("review/psychotherapy-sessions", {}, engine=engine).records()
+    totals = sorted(int(to_python(r["sessions"])) for r in records)  # type: ignore[call-overload]
     assert len(totals) == GRAPH_VALUES["sessions-reporting"]
     assert (totals[0], totals[-1]) == (GRAPH_VALUES["sessions-min"], GRAPH_VALUES["sessions-max"])

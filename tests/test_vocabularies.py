@@ -14,12 +14,11 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import SKOS
 
 from kapgraph.api import run_query
+from kapgraph.backends import Engine
 from kapgraph.cli import cli
-from kapgraph.engines import GraphEngine
 from kapgraph.export import CONTEXT_FILE, jsonld_context
-from kapgraph.loading import load
 from kapgraph.namespaces import EXTERNAL_PREFIXES, converter
-from kapgraph.validation import shapes_graph
+from kapgraph.results import value
 from tests.conftest import ROOT
 
 IDENTIFIERS = ROOT.parent / "shared" / "reference" / "identifiers.tsv"
@@ -27,6 +26,8 @@ MATCHES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch, 
 
 
 def test_shape_patterns_are_the_prefix_map_patterns() -> None:
+    from kapgraph.validation import shapes_graph
+
     select = str(next(shapes_graph().objects(URIRef("https://w3id.org/kap/shapes#ExternalIdentifierPattern"),
                                             URIRef("http://www.w3.org/ns/shacl#select"))))  # fmt: skip
     in_shapes = dict(
@@ -60,7 +61,9 @@ def test_curies_option_compacts_iris(runner: CliRunner) -> None:
     assert row["study"] == "study:adams2017" and row["studyRoute"] == "route:IN"
 
 
-def test_export_jsonld_uses_the_shipped_context_and_round_trips(tmp_path: Path, runner: CliRunner) -> None:
+def test_export_jsonld_uses_the_shipped_context_and_round_trips(
+    tmp_path: Path, runner: CliRunner, rdf_graph: Graph
+) -> None:
     assert json.loads(CONTEXT_FILE.read_text(encoding="utf-8")) == jsonld_context(), (
         "kapgraph/context.jsonld is stale: regenerate it from kapgraph.export.jsonld_context()"
     )
@@ -74,7 +77,7 @@ def test_export_jsonld_uses_the_shipped_context_and_round_trips(tmp_path: Path, 
         return {t for t in graph if not any(isinstance(x, BNode) for x in t)}
 
     parsed = Graph().parse(out, format="json-ld")
-    original = load().graph
+    original = rdf_graph
     assert len(parsed) == len(original)
     assert named(parsed) == named(original)
 
@@ -98,8 +101,8 @@ def identifiers() -> dict[str, str]:
     return found
 
 
-def test_every_published_match_is_a_checked_identifier(oxigraph: GraphEngine, identifiers: dict[str, str]) -> None:
-    graph = oxigraph.graph
+def test_every_published_match_is_a_checked_identifier(rdf_graph: Graph, identifiers: dict[str, str]) -> None:
+    graph = rdf_graph
     published = [
         (s, p, o) for p in MATCHES for s, o in graph.subject_objects(p) if str(s).startswith("https://w3id.org/kap/")
     ]
@@ -110,16 +113,16 @@ def test_every_published_match_is_a_checked_identifier(oxigraph: GraphEngine, id
             assert identifiers[str(o)] == "verified", f"{s} {p} {o}: only a best guess in identifiers.tsv"
 
 
-def test_publications_link_their_doi(oxigraph: GraphEngine, identifiers: dict[str, str]) -> None:
+def test_publications_link_their_doi(oxigraph: Engine, identifiers: dict[str, str]) -> None:
     rows = oxigraph.query(
         "SELECT ?pub ?doi ?same WHERE { ?pub bibo:doi ?doi . OPTIONAL { ?pub schema:sameAs ?same } }"
     ).records()
     assert len(rows) == 18  # 17 studies and the review
     for row in rows:
-        assert str(row["same"]) == f"https://doi.org/{row['doi']}", row["pub"]
-        assert identifiers[str(row["same"])] == "verified"
+        assert value(row["same"]) == f"https://doi.org/{value(row['doi'])}", row["pub"]
+        assert identifiers[value(row["same"])] == "verified"
     printed = oxigraph.query("SELECT ?doi ?printed WHERE { ?pub kap:printedDoi ?printed ; bibo:doi ?doi }").records()
-    assert {(str(r["printed"]), str(r["doi"])) for r in printed} == {
+    assert {(value(r["printed"]), value(r["doi"])) for r in printed} == {
         ("10.4088/JCP.15110138", "10.4088/JCP.15l10138"),
         ("10.4088/JCP.20113406", "10.4088/JCP.20l13406"),
     }
@@ -136,14 +139,14 @@ def test_publications_link_their_doi(oxigraph: GraphEngine, identifiers: dict[st
     ],
 )
 def test_curie_parameters_give_the_rows_of_notations(
-    query: str, param: str, notation: str, curie: str, engine: GraphEngine
+    query: str, param: str, notation: str, curie: str, engine: Engine
 ) -> None:
     by_notation = run_query(query, {param: notation}, engine=engine)
     by_curie = run_query(query, {param: curie}, engine=engine)
     assert by_notation.rows and by_curie.rows == by_notation.rows
 
 
-def test_unmapped_curie_is_refused(oxigraph: GraphEngine) -> None:
+def test_unmapped_curie_is_refused(oxigraph: Engine) -> None:
     from kapgraph.errors import ParameterError
 
     with pytest.raises(
@@ -164,7 +167,7 @@ def test_wrong_identifier_pattern_fails_validation_naming_the_concept(runner: Cl
 SSSOM_FILE = ROOT / "mappings" / "kap.sssom.tsv"
 
 
-def test_sssom_file_is_generated_from_the_graph(oxigraph: GraphEngine) -> None:
+def test_sssom_file_is_generated_from_the_graph(oxigraph: Engine) -> None:
     from kapgraph.mappings import sssom_tsv
 
     assert SSSOM_FILE.read_text(encoding="utf-8") == sssom_tsv(oxigraph), (
@@ -172,7 +175,7 @@ def test_sssom_file_is_generated_from_the_graph(oxigraph: GraphEngine) -> None:
     )
 
 
-def test_sssom_file_validates_and_round_trips(tmp_path: Path, oxigraph: GraphEngine) -> None:
+def test_sssom_file_validates_and_round_trips(tmp_path: Path, rdf_graph: Graph) -> None:
     from sssom.parsers import parse_sssom_table
     from sssom.validators import validate
     from sssom.writers import write_table
@@ -180,10 +183,7 @@ def test_sssom_file_validates_and_round_trips(tmp_path: Path, oxigraph: GraphEng
     msdf = parse_sssom_table(SSSOM_FILE)
     validate(msdf, fail_on_error=True)
     mappings = sum(
-        1
-        for p in MATCHES
-        for s, _ in oxigraph.graph.subject_objects(p)
-        if str(s).startswith("https://w3id.org/kap/vocab/")
+        1 for p in MATCHES for s, _ in rdf_graph.subject_objects(p) if str(s).startswith("https://w3id.org/kap/vocab/")
     )
     assert len(msdf.df) == mappings
     assert set(msdf.df["mapping_justification"]) == {"semapv:ManualMappingCuration"}

@@ -1,0 +1,101 @@
+"""The reference engine: rdflib's in-memory graph and its own pure-Python SPARQL engine.
+
+Files are parsed with Oxigraph's parsers (through oxrdflib, for ``file:line:column`` errors) into
+one rdflib graph. Answers are converted to pyoxigraph terms so that they compare with the
+embedded engine's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import XSD, BNode, Graph, Literal, URIRef
+from rdflib.query import Result
+
+from kapgraph.backends.base import oxigraph_syntax_message, refuse_update
+from kapgraph.errors import EngineError, QuerySyntaxError
+from kapgraph.loading import Source, new_graph, parse_file, sources
+from kapgraph.results import ResultTable, Term
+
+
+def _simple(term: Any) -> Any:
+    # Oxigraph's parsers type plain strings as xsd:string (RDF 1.1); rdflib's SPARQL engine still
+    # tells "x" and "x"^^xsd:string apart, so string comparisons would silently fail on it.
+    if isinstance(term, Literal) and term.datatype == XSD.string:
+        return Literal(str(term))
+    return term
+
+
+def to_oxigraph(term: Any) -> Term | None:
+    """An rdflib term as the pyoxigraph term every ResultTable holds."""
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise EngineError(f"the rdflib engine returned a term kapgraph cannot read: {term!r}")
+
+
+class RdflibEngine:
+    name = "rdflib"
+
+    def __init__(self, graph: Graph, files: list[Source]):
+        self.graph = graph
+        self.sources = files
+
+    @classmethod
+    def load(cls, data: Sequence[Path | str] | None = None) -> RdflibEngine:
+        files = sources(data)
+        parsed = [parse_file(s.path) for s in files]  # all or nothing
+        graph = new_graph()
+        for part in parsed:
+            graph.addN((s, p, _simple(o), graph) for s, p, o in part)
+        return cls(graph, files)
+
+    def query(self, sparql: str) -> ResultTable:
+        refuse_update(sparql)
+        self._check_syntax(sparql)
+        try:
+            return _table(self.graph.query(sparql))
+        except SyntaxError as exc:
+            raise QuerySyntaxError(oxigraph_syntax_message(str(exc))) from None
+        except (QuerySyntaxError, EngineError):
+            raise
+        except Exception as exc:  # rdflib's evaluation failures have no common base class
+            raise EngineError(f"the rdflib engine could not evaluate the query: {exc}") from None
+
+    def triple_count(self) -> int:
+        return len(self.graph)
+
+    def _check_syntax(self, sparql: str) -> None:
+        from pyparsing import ParseException
+        from rdflib.plugins.sparql import prepareQuery
+
+        try:
+            prepareQuery(sparql, initNs=dict(self.graph.namespaces()))
+        except ParseException as exc:
+            raise QuerySyntaxError(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
+        except Exception as exc:  # rdflib raises a bare Exception for an unknown prefix
+            raise QuerySyntaxError(f"SPARQL error: {exc}") from None
+
+
+def _table(result: Result) -> ResultTable:
+    if result.type == "ASK":
+        return ResultTable(boolean=bool(result.askAnswer))
+    if result.type in ("CONSTRUCT", "DESCRIBE"):
+        assert result.graph is not None
+        return ResultTable(
+            triples=[ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in result.graph]  # type: ignore[arg-type]
+        )
+    names = [str(v) for v in (result.vars or [])]
+    return ResultTable(vars=names, rows=[tuple(to_oxigraph(_simple(t)) for t in row) for row in result])  # type: ignore[union-attr]

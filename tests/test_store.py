@@ -1,0 +1,243 @@
+"""The native Oxigraph store: one named graph per file, and the on-disk store reused while its
+sources are unchanged, rebuilt when they change, and never trusted when damaged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+from kapgraph.api import run_query
+from kapgraph.backends import open_engine
+from kapgraph.backends.oxigraph import OxigraphEngine
+from kapgraph.cli import cli
+from kapgraph.errors import LoadError
+from kapgraph.loading import sources
+from kapgraph.namespaces import GRAPH_BASE, STUDY_IRI
+from kapgraph.store import MANIFEST, StoreDir
+from tests.conftest import ROOT, TEST_DATA
+
+STUDIES = ROOT / "data" / "studies"
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> Path:
+    """A small data folder of three real studies (a copy the test may change)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for slug in ("dakwar2019", "ocker2020", "halstead2021"):
+        shutil.copy(STUDIES / f"{slug}.ttl", folder / f"{slug}.ttl")
+    return folder
+
+
+def studies(engine: OxigraphEngine) -> set[str]:
+    return {s.removeprefix(STUDY_IRI) for s in run_query("studies", engine=engine).values("study")}
+
+
+def open_store(data: Path, folder: Path) -> OxigraphEngine:
+    engine = open_engine("oxigraph", [data], store=folder)
+    assert isinstance(engine, OxigraphEngine) and engine.location is not None
+    return engine
+
+
+def builds(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
+# --- named graphs ---------------------------------------------------------------------------
+
+
+def test_each_file_is_a_named_graph_and_files_of_finds_it(oxigraph: OxigraphEngine) -> None:
+    names = {g.value for g in oxigraph.store.named_graphs()}
+    assert f"{GRAPH_BASE}data/studies/dakwar2019.ttl" in names
+    assert f"{GRAPH_BASE}ontology/kap.ttl" in names
+    assert len(names) == len(oxigraph.sources)
+    assert not list(oxigraph.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+    dose = ox.NamedNode(STUDY_IRI + "dakwar2019/ketamine-dose")
+    assert oxigraph.files_of(dose) == [STUDIES / "dakwar2019.ttl"]
+
+
+def test_a_triple_stated_in_two_files_is_counted_once(tmp_path: Path, data: Path) -> None:
+    shutil.copy(data / "ocker2020.ttl", tmp_path / "data" / "ocker2020-again.ttl")
+    engine = open_engine("oxigraph", [data])
+    reference = open_engine("rdflib", [data])
+    assert engine.triple_count() == reference.triple_count()
+    assert len(run_query("studies", engine=engine).rows) == 3
+    # kept in the first file (in sorted order), removed from the second
+    ocker = ox.NamedNode(STUDY_IRI + "ocker2020")
+    assert isinstance(engine, OxigraphEngine)
+    assert engine.files_of(ocker) == [data / "ocker2020-again.ttl"]
+
+
+def test_parse_error_names_file_line_and_column(tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match=r"unterminated\.ttl:3:\d+: RDF syntax error"):
+        open_engine("oxigraph", [TEST_DATA / "bad" / "unterminated.ttl"])
+
+
+# --- the on-disk store ----------------------------------------------------------------------
+
+
+def test_store_answers_like_memory_and_is_reused(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    first = open_store(data, folder)
+    assert first._opened.built  # type: ignore[attr-defined]
+    memory = open_engine("oxigraph", [data])
+    assert first.triple_count() == memory.triple_count()
+    assert studies(first) == studies(memory) == {"dakwar2019", "ocker2020", "halstead2021"}
+    again = open_store(data, folder)
+    assert not again._opened.built and again.location == first.location  # type: ignore[attr-defined]
+
+
+def test_touching_a_file_without_changing_it_reuses_the_store(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    first = open_store(data, folder).location
+    os.utime(data / "ocker2020.ttl", ns=(1, 1))
+    engine = open_store(data, folder)
+    assert engine.location == first and not engine._opened.built  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("change", ["one byte", "file added", "file removed"])
+def test_any_change_of_the_sources_rebuilds(tmp_path: Path, data: Path, change: str) -> None:
+    folder = tmp_path / "store"
+    before = open_store(data, folder)
+    old_location = before.location
+    if change == "one byte":
+        path = data / "ocker2020.ttl"
+        text = path.read_text(encoding="utf-8")
+        assert "Ocker" in text
+        path.write_text(text.replace("Ocker", "Ockex", 1), encoding="utf-8")  # same size, one byte
+    elif change == "file added":
+        shutil.copy(STUDIES / "becker2014.ttl", data / "becker2014.ttl")
+    else:
+        (data / "halstead2021.ttl").unlink()
+    del before
+    after = open_store(data, folder)
+    assert after._opened.built and after.location != old_location  # type: ignore[attr-defined]
+    assert studies(after) == studies(open_engine("oxigraph", [data]))
+    assert builds(folder) == [after.location.name]  # type: ignore[union-attr]  # the old build is gone
+
+
+def test_a_build_in_use_is_not_removed(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    reader = open_store(data, folder)
+    (data / "halstead2021.ttl").unlink()
+    writer = open_store(data, folder)
+    assert set(builds(folder)) == {reader.location.name, writer.location.name}  # type: ignore[union-attr]
+    assert len(studies(reader)) == 3 and len(studies(writer)) == 2
+
+
+@pytest.mark.parametrize("damage", ["manifest garbage", "manifest missing", "build file truncated", "build missing"])
+def test_a_damaged_store_is_rebuilt_not_trusted(tmp_path: Path, data: Path, damage: str) -> None:
+    folder = tmp_path / "store"
+    location = open_store(data, folder).location
+    assert location is not None
+    if damage == "manifest garbage":
+        (folder / MANIFEST).write_text("{not json", encoding="utf-8")
+    elif damage == "manifest missing":
+        (folder / MANIFEST).unlink()
+    elif damage == "build file truncated":
+        sst = max(location.glob("*.sst"), key=lambda p: p.stat().st_size)
+        with sst.open("r+b") as handle:
+            handle.truncate(sst.stat().st_size // 2)
+    else:
+        shutil.rmtree(location)
+    engine = open_store(data, folder)
+    assert engine._opened.built  # type: ignore[attr-defined]
+    assert studies(engine) == {"dakwar2019", "ocker2020", "halstead2021"}
+    assert json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["key"] == engine.location.name  # type: ignore[union-attr]
+
+
+def test_a_half_built_store_is_cleaned_up(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    (folder / ".build-deadbeef").mkdir()  # left by a process killed while building
+    (folder / ".build-deadbeef" / "000001.sst").write_bytes(b"half")
+    engine = open_store(data, folder)
+    assert not list(folder.glob(".build-*"))
+    assert len(studies(engine)) == 3
+
+
+def test_a_parse_error_while_building_leaves_the_old_store(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    good = open_store(data, folder).location
+    manifest = (folder / MANIFEST).read_text(encoding="utf-8")
+    shutil.copy(TEST_DATA / "bad" / "unterminated.ttl", data / "unterminated.ttl")
+    with pytest.raises(LoadError, match=r"unterminated\.ttl:3:"):
+        open_store(data, folder)
+    assert (folder / MANIFEST).read_text(encoding="utf-8") == manifest
+    assert builds(folder) == [good.name]  # type: ignore[union-attr]
+    assert not list(folder.glob(".build-*"))
+
+
+def test_two_concurrent_first_runs_both_succeed_and_leave_one_store(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    command = [sys.executable, "-m", "kapgraph", "--data", str(data), "--store", str(folder), "info"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert outputs[0][0] == outputs[1][0] and "studies: 3" in outputs[0][0]
+    assert len(builds(folder)) == 1
+    assert StoreDir(folder).open(sources([data])).built is False
+
+
+def test_automatic_cache_above_the_threshold(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kapgraph.backends.oxigraph as embedded
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("KAPGRAPH_STORE", raising=False)
+    assert open_engine("oxigraph", [data]).location is None  # type: ignore[attr-defined]  # small: in memory
+    monkeypatch.setattr(embedded, "CACHE_THRESHOLD", 0)
+    engine = open_engine("oxigraph", [data])
+    assert isinstance(engine, OxigraphEngine) and engine.location is not None
+    assert engine.location.is_relative_to(tmp_path / "cache" / "kapgraph")
+
+
+def test_store_folder_that_is_a_file_is_a_clear_error(tmp_path: Path, data: Path) -> None:
+    path = tmp_path / "afile"
+    path.write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--data", str(data), "--store", str(path), "query", "studies"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+# --- kapgraph load --------------------------------------------------------------------------
+
+
+def test_load_command_reports_triples_and_rate_then_reuses(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["load", str(data), "--store", str(folder)])
+    assert first.exit_code == 0, first.output
+    assert "triples from 5 files" in first.stdout and "triples/s" in first.stdout
+    second = runner.invoke(cli, ["load", str(data), "--store", str(folder)])
+    assert second.exit_code == 0 and "is up to date" in second.stdout
+    query = runner.invoke(cli, ["--data", str(data), "--store", str(folder), "query", "studies", "--format", "csv"])
+    assert query.exit_code == 0 and "ocker2020" in query.stdout
+    assert len(builds(folder)) == 1
+
+
+# --- the query path stays light -------------------------------------------------------------
+
+HEAVY = ("rdflib", "pyshacl", "owlready2", "matplotlib")
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "json", "xml", "csv", "md", "table"])
+def test_query_path_does_not_import_rdflib_pyshacl_owlready2_or_matplotlib(fmt: str) -> None:
+    script = (
+        "import sys\n"
+        "from kapgraph.cli import main\n"
+        "sys.argv = ['kapgraph', 'query', 'psychotherapy-before-and-after', '--param', 'diagnosis=PTSD',"
+        f" '--format', '{fmt}']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "duek2019" in done.stdout
+    assert "LOADED []" in done.stderr
