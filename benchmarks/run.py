@@ -96,7 +96,8 @@ def _dataset(n: int, workdir: Path) -> list[Path] | None:
 
     out = workdir / f"synth-{n}"
     marker = out / "synth.json"
-    if not (marker.exists() and json.loads(marker.read_text()).get("n") == n):
+    made = json.loads(marker.read_text()) if marker.exists() else {}
+    if (made.get("studies"), made.get("seed"), made.get("complete")) != (n, 0, True):
         synthesize(n, out, seed=0)
     return [out]
 

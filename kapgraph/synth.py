@@ -298,9 +298,13 @@ def _prepare(out: Path, n: int, seed: int) -> Path:
     studies.mkdir(parents=True, exist_ok=True)
     for old in studies.glob("synth-*.ttl"):  # an earlier run's studies: replaced, not mixed
         old.unlink()
-    record = {"generator": GENERATOR, "studies": n, "seed": seed, "namespace": SYNTH_STUDY_IRI}
-    manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    _record(out, n, seed, complete=False)  # marks the folder as synth's before any study is written
     return studies
+
+
+def _record(out: Path, n: int, seed: int, *, complete: bool) -> None:
+    record = {"generator": GENERATOR, "studies": n, "seed": seed, "namespace": SYNTH_STUDY_IRI, "complete": complete}
+    (out / MANIFEST).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def synthesize(
@@ -333,4 +337,5 @@ def synthesize(
         size += len(data)
         if progress is not None:
             progress(k)
+    _record(out, n, seed, complete=True)
     return SynthSummary(studies=n, files=n, triples=triples, bytes=size, out=out)
