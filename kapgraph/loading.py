@@ -13,6 +13,7 @@ only when it is called.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -77,21 +78,29 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
     return found
 
 
-def graph_name(path: Path) -> str:
-    """The IRI of the named graph that holds *path*'s statements."""
-    resolved = path.resolve()
-    for folder in ("ontology", "data"):
-        root = resources.bundled_root(folder).resolve()
-        if resolved.is_relative_to(root):
-            return f"{GRAPH_BASE}{folder}/{resolved.relative_to(root).as_posix()}"
-    return resolved.as_uri()
+def graph_name(path: Path, roots: dict[str, str] | None = None) -> str:
+    """The IRI of the named graph that holds *path*'s statements.
+
+    Paths are made absolute without resolving symbolic links (100k ``resolve()`` calls cost seconds):
+    a bundled file is recognised by its path under the (resolved) bundled folders.
+    """
+    absolute = os.path.abspath(path)
+    for folder, root in (roots or _bundled_roots()).items():
+        if absolute.startswith(root):
+            return f"{GRAPH_BASE}{folder}/{Path(absolute[len(root) :]).as_posix()}"
+    return Path(absolute).as_uri()
+
+
+def _bundled_roots() -> dict[str, str]:
+    return {folder: str(resources.bundled_root(folder).resolve()) + os.sep for folder in ("ontology", "data")}
 
 
 def sources(data: Iterable[Path | str] | None = None, *, include_ontology: bool = True) -> list[Source]:
     """The ontology files and the data files (the bundled ``data/`` unless *data* is given)."""
     files: list[Path] = list(resources.ontology_files()) if include_ontology else []
     files.extend(find_rdf_files(data if data else [resources.data_dir()]))
-    return [Source(path, graph_name(path)) for path in files]
+    roots = _bundled_roots()
+    return [Source(path, graph_name(path, roots)) for path in files]
 
 
 def _syntax_error(path: Path, exc: SyntaxError) -> LoadError:

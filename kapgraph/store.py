@@ -108,7 +108,7 @@ def fingerprint(files: list[Source], previous: Manifest | None = None) -> list[F
     for source in files:
         try:
             stat = source.path.stat()
-            path = str(source.path.resolve())
+            path = os.path.abspath(source.path)
             digest = known.get((path, stat.st_size, stat.st_mtime_ns)) or _sha256(source.path)
         except OSError as exc:
             raise LoadError(f"{source.path}: cannot read: {exc.strerror or exc}") from None
