@@ -36,16 +36,9 @@ from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node, Variable
 
+from kapgraph.backends.rdflib_graph import to_oxigraph
 from kapgraph.errors import LoadError
-
-#: File suffixes and Oxigraph's parser for each (as kapgraph.loading reads them).
-FORMATS: dict[str, ox.RdfFormat] = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".rdf": ox.RdfFormat.RDF_XML,
-    ".owl": ox.RdfFormat.RDF_XML,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-}
+from kapgraph.loading import FORMATS
 
 _XSD_STRING = str(XSD.string)
 RDFS_SUBCLASSOF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -676,17 +669,7 @@ _SAFE_LEXICAL = {
 
 
 def to_ox(term: Node) -> Any:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is None:
-            return ox.Literal(str(term))
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-    raise TypeError(f"cannot store {term!r}")
+    return to_oxigraph(term)
 
 
 @dataclass
