@@ -45,5 +45,13 @@ class EngineError(KapgraphError):
     """The query engine or endpoint failed to answer."""
 
 
+class EndpointUnreachable(KapgraphError):
+    """A SPARQL endpoint URL is malformed, its host unknown, or the connection refused (exit 2)."""
+
+
+class QueryTimeout(EngineError):
+    """A query or network call ran past its time limit (exit 3); the message names the limit."""
+
+
 class ValidationFailed(KapgraphError):
     """Raised by callers that want validation violations as an exception (the CLI uses the report)."""
