@@ -158,6 +158,7 @@ def bench_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any
     start = time.perf_counter()
     data = _dataset(n, workdir)
     result: dict[str, Any] = {"studies": n, "synth_s": None if data is None else round(time.perf_counter() - start, 2)}
+    result["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews timings
     files = sources(data)
     result["files"] = len(files)
     result["source_mb"] = round(sum(s.path.stat().st_size for s in files) / 2**20, 1)
@@ -225,6 +226,7 @@ def bench_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any
         "note": "" if cold is not None else f"the warm-up run did not finish in {args.timeout * 3:g} s",
     }
     print(f"  cli: {result['cli']}", flush=True)
+    result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
