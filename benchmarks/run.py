@@ -273,13 +273,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kapgraph-bench")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--plot", type=Path, default=HERE / "results.png")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other sizes already in --out (each size records its own run)"
+    )
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": _machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                                "settings": {k: v for k, v in vars(args).items() if k not in ("out", "plot", "workdir")},
                                "sizes": []}  # fmt: skip
-    for n in (int(s) for s in args.sizes.split(",")):
-        results["sizes"].append(bench_size(n, args, args.workdir))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.merge and args.out.exists():
+        kept = [r for r in json.loads(args.out.read_text(encoding="utf-8"))["sizes"] if r["studies"] not in sizes]
+        results["sizes"] = kept
+    for n in sizes:
+        record = bench_size(n, args, args.workdir)
+        record["run"] = {"started": results["started"], "settings": results["settings"]}
+        results["sizes"] = sorted([*results["sizes"], record], key=lambda r: r["studies"])
         args.out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")  # after each size
     plot(results, args.plot)
     print(f"wrote {args.out} and {args.plot}")
