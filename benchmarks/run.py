@@ -260,6 +260,42 @@ def plot(results: dict[str, Any], out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
+def _queries_cell(timings: dict[str, Any]) -> str:
+    if not timings:
+        return "not run"
+    done = [q["median_ms"] for q in timings.values() if q.get("median_ms") is not None]
+    slow = sum(1 for q in timings.values() if q.get("median_ms") is None)
+    cell = f"{statistics.median(done):.0f} / {max(done):.0f} ms" if done else "none finished"
+    over = sum(1 for v in done if v >= 100)
+    return cell + (f", {over} ≥ 100 ms" if over else "") + (f", {slow} timed out or failed" if slow else "")
+
+
+def table(results: dict[str, Any]) -> str:
+    """The README's summary of a results file, as Markdown."""
+    lines = [
+        "| studies | triples | load: store | load: rdflib | queries, Oxigraph (median / slowest) "
+        "| queries, rdflib | validation | README command (ratio to `import rdflib`) | load average |",
+        "|---:|---:|---:|---:|---|---|---:|---|---|",
+    ]
+    for r in results["sizes"]:
+        ox, rd = r["load_oxigraph"], r["load_rdflib"]
+        val = r["validation"]
+        cli = r["cli"]
+        cells = [
+            f"{r['studies']:,}",
+            f"{ox['triples']:,}" if "triples" in ox else "—",
+            f"{ox['triples_per_s']:,}/s" if "triples_per_s" in ox else str(ox.get("error", "—")),
+            f"{rd['triples_per_s']:,}/s" if "triples_per_s" in rd else rd.get("skipped", "—"),
+            _queries_cell(r["queries_oxigraph"]),
+            _queries_cell(r["queries_rdflib"]),
+            f"{val['seconds']} s" if "seconds" in val else val.get("skipped", str(val.get("error", "—"))),
+            f"{cli['median_s']} s ({cli['ratio']}×)" if cli.get("median_s") else cli.get("note", "—"),
+            " → ".join(f"{a[0]:.1f}" for a in (r.get("loadavg_start"), r.get("loadavg_end")) if a) or "—",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="17,1000,10000,100000", help="comma-separated study counts (17: bundled)")
@@ -276,7 +312,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--merge", action="store_true", help="keep the other sizes already in --out (each size records its own run)"
     )
+    parser.add_argument("--table", action="store_true", help="print --out as the README's Markdown table and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.out.read_text(encoding="utf-8"))))
+        return
     args.workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": _machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                                "settings": {k: v for k, v in vars(args).items() if k not in ("out", "plot", "workdir")},

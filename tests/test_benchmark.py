@@ -6,10 +6,14 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 
-def test_benchmark_runs_at_small_n_and_writes_results_and_plot(tmp_path: Path) -> None:
+def test_benchmark_runs_at_small_n_and_writes_results_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import run as benchmark
@@ -35,3 +39,11 @@ def test_benchmark_runs_at_small_n_and_writes_results_and_plot(tmp_path: Path) -
         assert size["validation"]["violations"] == 0
         assert size["cli"]["median_s"] > 0 and size["cli"]["import_rdflib_s"] > 0
     assert png.read_bytes().startswith(b"\x89PNG")
+    # the README's table: one row a size, with the numbers of the run
+    capsys.readouterr()
+    benchmark.main(["--out", str(out), "--table"])
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 2 + len(results["sizes"])
+    for line, size in zip(printed[2:], results["sizes"], strict=True):
+        assert line.startswith(f"| {size['studies']:,} | {size['load_oxigraph']['triples']:,} |")
+        assert f"({size['cli']['ratio']}×)" in line
