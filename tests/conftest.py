@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from kapgraph.backends import Engine, open_engine
+from tests.servers import virtuoso  # noqa: F401  (a session fixture: Virtuoso, for the server-marked tests)
 
 if TYPE_CHECKING:
     from rdflib import Graph
