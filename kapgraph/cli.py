@@ -448,5 +448,34 @@ def mappings_command(ctx: click.Context, out: Path | None) -> None:
     click.echo(f"wrote {out}", err=True)
 
 
+@cli.command("reason")
+@click.option(
+    "--reasoner",
+    type=click.Choice(["hermit", "owlrl"]),
+    default="hermit",
+    show_default=True,
+    help="HermiT (OWL 2 DL, needs Java) or owlrl's OWL 2 RL rules (the fallback without Java).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the inferred memberships as Turtle."
+)
+@click.pass_context
+@_errors_to_exit_codes
+def reason_command(ctx: click.Context, reasoner: str, out: Path | None) -> None:
+    """Check the ontology and data with an OWL reasoner: consistency, unsatisfiable classes, and the
+    defined-class memberships of each study. Exits 1 when the graph is inconsistent."""
+    from kapgraph.reasoning import reason
+
+    result = reason(_data(ctx), reasoner=reasoner)
+    click.echo(result.text(), nl=False)
+    if out is not None and result.consistent:
+        from kapgraph.files import write_atomically
+
+        write_atomically(out, lambda tmp: Path(tmp).write_bytes(result.inferred_turtle()))
+        click.echo(f"wrote {out}", err=True)
+    if not result.consistent:
+        sys.exit(EXIT_VIOLATIONS)
+
+
 def main() -> None:
     cli(prog_name="kapgraph")
