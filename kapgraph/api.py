@@ -55,6 +55,8 @@ class Info(NamedTuple):
     engine: str
     files: int
     triples: int
+    #: triples of the inferred graph (kapgraph.materialise), 0 with --asserted-only
+    inferred_triples: int
     studies: int
     evidence: int
     inferred: int
@@ -89,6 +91,7 @@ def info(*, engine: str | Engine = "oxigraph", data: DataPaths = None, store: St
         engine=runner.name,
         files=len(runner.sources),
         triples=runner.triple_count(),
+        inferred_triples=runner.inferred_count(),
         studies=number(studies),
         evidence=number(evidence),
         inferred=number(inferred),

@@ -59,7 +59,23 @@ def _store(ctx: click.Context) -> Path | None:
 def _engine(ctx: click.Context, name: str) -> Any:
     from kapgraph.backends import open_engine
 
-    return open_engine(name, _data(ctx), store=_store(ctx))
+    return open_engine(name, _data(ctx), store=_store(ctx), asserted_only=_asserted_only(ctx))
+
+
+def _asserted_only(ctx: click.Context) -> bool:
+    return bool(ctx.obj.get("asserted_only")) if ctx.obj else False
+
+
+def _remember_asserted_only(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(dict)["asserted_only"] = True
+    return value
+
+
+asserted_option = click.option(
+    "--asserted-only", is_flag=True, expose_value=False, callback=_remember_asserted_only,
+    help="Leave out the inferred graph (the ontology's entailments, see 'kapgraph reason').",
+)  # fmt: skip
 
 
 def _remember_store(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -175,6 +191,7 @@ def list_command(fmt: str | None) -> None:
 @engine_option
 @curies_option
 @store_option
+@asserted_option
 @click.pass_context
 @_errors_to_exit_codes
 def query_command(
@@ -197,6 +214,7 @@ def query_command(
 @engine_option
 @curies_option
 @store_option
+@asserted_option
 @click.pass_context
 @_errors_to_exit_codes
 def sparql_command(
@@ -245,13 +263,15 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     help="Write to a file (atomically) instead of stdout.",
 )
 @store_option
+@asserted_option
 @click.pass_context
 @_errors_to_exit_codes
 def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
-    """Export the whole graph (ontology + data; TriG: one named graph per source file)."""
+    """Export the whole graph (ontology + data + inferred; TriG: one named graph per source file, and
+    the inferred graph)."""
     from kapgraph.export import export
 
-    data = export(fmt, _data(ctx), store=_store(ctx))
+    data = export(fmt, _data(ctx), store=_store(ctx), asserted_only=_asserted_only(ctx))
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -265,6 +285,7 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @cli.command("info")
 @engine_option
 @store_option
+@asserted_option
 @click.pass_context
 @_errors_to_exit_codes
 def info_command(ctx: click.Context, engine: str) -> None:
@@ -425,6 +446,35 @@ def mappings_command(ctx: click.Context, out: Path | None) -> None:
 
     write_atomically(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     click.echo(f"wrote {out}", err=True)
+
+
+@cli.command("reason")
+@click.option(
+    "--reasoner",
+    type=click.Choice(["hermit", "owlrl"]),
+    default="hermit",
+    show_default=True,
+    help="HermiT (OWL 2 DL, needs Java) or owlrl's OWL 2 RL rules (the fallback without Java).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the inferred memberships as Turtle."
+)
+@click.pass_context
+@_errors_to_exit_codes
+def reason_command(ctx: click.Context, reasoner: str, out: Path | None) -> None:
+    """Check the ontology and data with an OWL reasoner: consistency, unsatisfiable classes, and the
+    defined-class memberships of each study. Exits 1 when the graph is inconsistent."""
+    from kapgraph.reasoning import reason
+
+    result = reason(_data(ctx), reasoner=reasoner)
+    click.echo(result.text(), nl=False)
+    if out is not None and result.consistent:
+        from kapgraph.files import write_atomically
+
+        write_atomically(out, lambda tmp: Path(tmp).write_bytes(result.inferred_turtle()))
+        click.echo(f"wrote {out}", err=True)
+    if not result.consistent:
+        sys.exit(EXIT_VIOLATIONS)
 
 
 def main() -> None:

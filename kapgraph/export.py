@@ -42,22 +42,34 @@ def jsonld_context() -> dict[str, object]:
     return {"@context": {**prefixes, **names}}
 
 
-def export(fmt: str, data: Sequence[Path | str] | None = None, *, store: Path | str | None = None) -> bytes:
-    """The ontology and data in *fmt*: turtle, nt, jsonld (one merged graph) or trig (a graph per file)."""
+def export(
+    fmt: str, data: Sequence[Path | str] | None = None, *, store: Path | str | None = None, asserted_only: bool = False
+) -> bytes:
+    """The ontology and data in *fmt*: turtle, nt, jsonld (one merged graph) or trig (a graph per file,
+    and the inferred graph). The inferred triples are left out with *asserted_only*."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     if fmt == "jsonld":
         from kapgraph.backends.rdflib_graph import RdflibEngine
 
         context = json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))["@context"]
-        graph = RdflibEngine.load(data).graph
+        graph = RdflibEngine.load(data, asserted_only=asserted_only).graph
         return graph.serialize(format="json-ld", context=context, auto_compact=True, encoding="utf-8")
     from kapgraph.backends.oxigraph import open_oxigraph
 
-    engine = open_oxigraph(data, store=store)
+    engine = open_oxigraph(data, store=store, asserted_only=asserted_only)
     if fmt == "trig":
-        return engine.store.dump(format=ox.RdfFormat.TRIG, prefixes=PREFIXES) or b""
-    triples = engine.store.query(_UNION, use_default_graph_as_union=True)
+        if not asserted_only:
+            return engine.store.dump(format=ox.RdfFormat.TRIG, prefixes=PREFIXES) or b""
+        asserted = (
+            q for s in engine.sources for q in engine.store.quads_for_pattern(None, None, None, ox.NamedNode(s.graph))
+        )
+        return ox.serialize(asserted, format=ox.RdfFormat.TRIG, prefixes=PREFIXES) or b""
+    if asserted_only:
+        graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.NamedNode(s.graph) for s in engine.sources]
+        triples = engine.store.query(_UNION, default_graph=graphs)
+    else:
+        triples = engine.store.query(_UNION, use_default_graph_as_union=True)
     assert isinstance(triples, ox.QueryTriples)
     rdf_format = ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.N_TRIPLES
     return ox.serialize(triples, format=rdf_format, prefixes=PREFIXES) or b""

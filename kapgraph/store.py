@@ -36,9 +36,11 @@ import pyoxigraph as ox
 import kapgraph
 from kapgraph.errors import KapgraphError, LoadError, StoreError
 from kapgraph.loading import Source, drop_duplicates, quads
+from kapgraph.materialise import RULES_VERSION, materialise
 
 #: bump when the layout of a build changes, so that old builds are not trusted
-FORMAT = 1
+#: (2: the build holds the inferred graph of kapgraph.materialise)
+FORMAT = 2
 #: how long a process waits for another one's build before giving up (seconds)
 LOCK_TIMEOUT = float(os.environ.get("KAPGRAPH_LOCK_TIMEOUT", "1800"))
 MANIFEST = "manifest.json"
@@ -57,7 +59,11 @@ class FileRecord:
 class Manifest:
     key: str
     files: list[FileRecord]
+    #: asserted triples
     triples: int = 0
+    #: triples of the inferred graph (kapgraph.materialise.INFERRED_GRAPH), and the time to infer them
+    inferred: int = 0
+    inference_seconds: float = 0.0
     seconds: float = 0.0
     #: size of each file of the build when it was finished (a truncated or missing file means corrupt)
     store_files: dict[str, int] = field(default_factory=dict)
@@ -118,7 +124,7 @@ def fingerprint(files: list[Source], previous: Manifest | None = None) -> list[F
 
 def build_key(records: list[FileRecord]) -> str:
     """The name of the build for these contents (graph names and hashes, and the versions that wrote it)."""
-    digest = hashlib.sha256(f"{FORMAT} {kapgraph.__version__} {ox.__version__}\n".encode())
+    digest = hashlib.sha256(f"{FORMAT} {RULES_VERSION} {kapgraph.__version__} {ox.__version__}\n".encode())
     for record in records:
         digest.update(f"{record.graph} {record.sha256}\n".encode())
     return digest.hexdigest()[:24]
@@ -246,10 +252,19 @@ class StoreDir:
             store.bulk_extend(quads(files, progress))
             drop_duplicates(store, files)
             triples = len(store)
+            inferred = materialise(store)
             store.flush()
             store.optimize()
             del store  # closes the database before it is moved
-            manifest = Manifest(key, records, triples, round(time.perf_counter() - start, 3), _store_files(staging))
+            manifest = Manifest(
+                key,
+                records,
+                triples,
+                inferred.triples,
+                inferred.seconds,
+                round(time.perf_counter() - start, 3),
+                _store_files(staging),
+            )
             target = self.root / key
             if target.exists():
                 shutil.rmtree(target)

@@ -20,6 +20,7 @@ from rdflib import Graph
 
 from kapgraph import resources
 from kapgraph.cli import cli
+from kapgraph.namespaces import KAP_IRI, STUDY_IRI, VOCAB
 from tests.conftest import ROOT, SLUGS, TEST_DATA
 
 SRJ = "http://www.w3.org/2005/sparql-results#"
@@ -224,7 +225,19 @@ def test_export_trig_has_a_named_graph_per_source_file(runner: CliRunner) -> Non
     names = [GRAPH_BASE + path.relative_to(ROOT).as_posix() for path in files]
     assert len(files) == 22
     assert {GRAPH_BASE + "ontology/kap.ttl", GRAPH_BASE + "data/studies/dakwar2019.ttl"} <= set(names)
-    assert sorted(graphs) == sorted(names), "one named graph per source file"
+    assert sorted(graphs) == sorted([*names, GRAPH_BASE + "inferred"]), "one named graph per source file, + inferred"
+    inferred = graphs[GRAPH_BASE + "inferred"]
+    assert (
+        ox.Triple(
+            ox.NamedNode(STUDY_IRI + "ocker2020"),
+            ox.NamedNode(KAP_IRI + "diagnosis"),
+            ox.NamedNode(VOCAB + "diagnosis/SUD"),
+        )
+        in inferred
+    )
+    code, asserted_only, _ = invoke(runner, "export", "--format", "trig", "--asserted-only")
+    assert code == 0
+    assert {q.graph_name.value for q in ox.parse(asserted_only.encode(), format=ox.RdfFormat.TRIG)} == set(names)  # type: ignore[union-attr]
     earlier: set[ox.Triple] = set()
     for path, name in zip(files, names, strict=True):
         # a triple stated in several files is kept once, in the first file's graph

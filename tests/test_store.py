@@ -58,7 +58,8 @@ def test_each_file_is_a_named_graph_and_files_of_finds_it(oxigraph: OxigraphEngi
     names = {g.value for g in oxigraph.store.named_graphs()}
     assert f"{GRAPH_BASE}data/studies/dakwar2019.ttl" in names
     assert f"{GRAPH_BASE}ontology/kap.ttl" in names
-    assert len(names) == len(oxigraph.sources)
+    assert len(names) == len(oxigraph.sources) + 1  # and the inferred graph (kapgraph.materialise)
+    assert f"{GRAPH_BASE}inferred" in names
     assert not list(oxigraph.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
     dose = ox.NamedNode(STUDY_IRI + "dakwar2019/ketamine-dose")
     assert oxigraph.files_of(dose) == [STUDIES / "dakwar2019.ttl"]

@@ -32,7 +32,11 @@ class Engine(Protocol):
         ...
 
     def triple_count(self) -> int:
-        """The number of distinct triples in the merged graph."""
+        """The number of distinct asserted triples in the merged graph."""
+        ...
+
+    def inferred_count(self) -> int:
+        """The number of inferred triples the engine's queries see (kapgraph.materialise)."""
         ...
 
 
@@ -41,19 +45,21 @@ def open_engine(
     data: Sequence[Path | str] | None = None,
     *,
     store: Path | str | None = None,
+    asserted_only: bool = False,
 ) -> Engine:
     """Load the ontology and data (bundled unless *data* is given) into the named engine.
 
     For ``oxigraph``, *store* (or ``KAPGRAPH_STORE``) names an on-disk store folder; without one,
     sources larger than :data:`kapgraph.store.CACHE_THRESHOLD` go through the automatic cache and
-    smaller ones are loaded into memory.
+    smaller ones are loaded into memory. The entailed triples (:mod:`kapgraph.materialise`) are
+    queried with the asserted ones unless *asserted_only*.
     """
     if name == "oxigraph":
         from kapgraph.backends.oxigraph import open_oxigraph
 
-        return open_oxigraph(data, store=store)
+        return open_oxigraph(data, store=store, asserted_only=asserted_only)
     if name == "rdflib":
         from kapgraph.backends.rdflib_graph import RdflibEngine
 
-        return RdflibEngine.load(data)
+        return RdflibEngine.load(data, asserted_only=asserted_only)
     raise EngineError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")

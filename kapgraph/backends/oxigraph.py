@@ -15,6 +15,7 @@ import pyoxigraph as ox
 from kapgraph.backends.base import oxigraph_syntax_message, refuse_update
 from kapgraph.errors import EngineError, QuerySyntaxError
 from kapgraph.loading import Source, load_memory, sources
+from kapgraph.materialise import INFERRED_GRAPH, materialise
 from kapgraph.namespaces import PREFIXES
 from kapgraph.results import ResultTable, from_oxigraph
 
@@ -28,19 +29,32 @@ class OxigraphEngine:
     name = "oxigraph"
 
     def __init__(
-        self, store: ox.Store, files: list[Source], *, triples: int | None = None, location: Path | None = None
+        self,
+        store: ox.Store,
+        files: list[Source],
+        *,
+        triples: int | None = None,
+        location: Path | None = None,
+        asserted_only: bool = False,
     ):
         self.store = store
         self.sources = files
         #: the on-disk build the store was opened from (None: in memory)
         self.location = location
+        #: queries leave out the inferred graph (kapgraph.materialise.INFERRED_GRAPH)
+        self.asserted_only = asserted_only
         self._triples = triples
         self._paths = {s.graph: s.path for s in files}
+        self._asserted: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(s.graph) for s in files]
 
     def query(self, sparql: str) -> ResultTable:
         refuse_update(sparql)
         try:
-            result = self.store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
+            if self.asserted_only:
+                graphs = self._asserted
+                result = self.store.query(sparql, default_graph=list(graphs), named_graphs=graphs, prefixes=PREFIXES)
+            else:
+                result = self.store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
             return from_oxigraph(result)
         except SyntaxError as exc:  # "error at L:C: ..."
             raise QuerySyntaxError(oxigraph_syntax_message(str(exc))) from None
@@ -48,9 +62,17 @@ class OxigraphEngine:
             raise EngineError(f"the oxigraph engine could not evaluate the query: {exc}") from None
 
     def triple_count(self) -> int:
+        """The asserted triples (the inferred graph holds only triples that no source states)."""
         if self._triples is None:
-            self._triples = len(self.store)  # one graph per file, duplicates dropped: distinct triples
+            # one graph per file, duplicates dropped: distinct triples
+            self._triples = len(self.store) - self.inferred_count()
         return self._triples
+
+    def inferred_count(self) -> int:
+        """The triples of the inferred graph (0 with asserted_only)."""
+        if self.asserted_only:
+            return 0
+        return sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(INFERRED_GRAPH)))
 
     def files_of(
         self,
@@ -63,17 +85,28 @@ class OxigraphEngine:
         return sorted(self._paths[g.value] for g in graphs if isinstance(g, ox.NamedNode) and g.value in self._paths)
 
 
-def open_oxigraph(data: Sequence[Path | str] | None = None, *, store: Path | str | None = None) -> OxigraphEngine:
-    """The ontology and the data in an Oxigraph store: on disk if asked or large, else in memory."""
+def open_oxigraph(
+    data: Sequence[Path | str] | None = None, *, store: Path | str | None = None, asserted_only: bool = False
+) -> OxigraphEngine:
+    """The ontology and the data in an Oxigraph store: on disk if asked or large, else in memory.
+
+    The entailments are materialised into the inferred graph (:mod:`kapgraph.materialise`): in memory
+    for small data, with the on-disk build otherwise (cached with it). *asserted_only* leaves them out.
+    """
     files = sources(data)
     folder = store or os.environ.get("KAPGRAPH_STORE") or None
     if folder is None and sum(s.path.stat().st_size for s in files) <= CACHE_THRESHOLD:
-        return OxigraphEngine(load_memory(files), files)
+        memory = load_memory(files)
+        if not asserted_only:
+            materialise(memory)
+        return OxigraphEngine(memory, files, asserted_only=asserted_only)
     from kapgraph import store as stores  # only for data that is not small
 
     if folder is None:
         folder = stores.default_cache(files)
     opened = stores.StoreDir(folder).open(files)
-    engine = OxigraphEngine(opened.store, files, triples=opened.manifest.triples, location=opened.path)
+    engine = OxigraphEngine(
+        opened.store, files, triples=opened.manifest.triples, location=opened.path, asserted_only=asserted_only
+    )
     engine._opened = opened  # type: ignore[attr-defined]  # keeps the build's in-use lock while the engine lives
     return engine

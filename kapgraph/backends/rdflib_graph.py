@@ -46,21 +46,50 @@ def to_oxigraph(term: Any) -> Term | None:
     raise EngineError(f"the rdflib engine returned a term kapgraph cannot read: {term!r}")
 
 
+def from_oxigraph_term(term: Any) -> Any:
+    """A pyoxigraph term as an rdflib term (plain strings without xsd:string, as the graph holds them)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise EngineError(f"kapgraph cannot convert the term {term!r} to rdflib")
+
+
 class RdflibEngine:
     name = "rdflib"
 
-    def __init__(self, graph: Graph, files: list[Source]):
+    def __init__(self, graph: Graph, files: list[Source], *, inferred: int = 0):
         self.graph = graph
         self.sources = files
+        self._inferred = inferred
 
     @classmethod
-    def load(cls, data: Sequence[Path | str] | None = None) -> RdflibEngine:
+    def load(cls, data: Sequence[Path | str] | None = None, *, asserted_only: bool = False) -> RdflibEngine:
+        """The sources in one rdflib graph, with the inferred triples unless *asserted_only*.
+
+        The inferred triples are those the embedded engine materialises (:mod:`kapgraph.materialise`),
+        so that both engines answer alike."""
         files = sources(data)
         parsed = [parse_file(s.path) for s in files]  # all or nothing
         graph = new_graph()
         for part in parsed:
             graph.addN((s, p, _simple(o), graph) for s, p, o in part)
-        return cls(graph, files)
+        inferred = 0
+        if not asserted_only:
+            from kapgraph.backends.oxigraph import open_oxigraph
+            from kapgraph.materialise import inferred_triples
+
+            native = open_oxigraph(data)
+            for triple in inferred_triples(native.store):
+                graph.add(tuple(from_oxigraph_term(t) for t in triple))
+                inferred += 1
+        return cls(graph, files, inferred=inferred)
 
     def query(self, sparql: str) -> ResultTable:
         refuse_update(sparql)
@@ -75,7 +104,11 @@ class RdflibEngine:
             raise EngineError(f"the rdflib engine could not evaluate the query: {exc}") from None
 
     def triple_count(self) -> int:
-        return len(self.graph)
+        """The asserted triples."""
+        return len(self.graph) - self._inferred
+
+    def inferred_count(self) -> int:
+        return self._inferred
 
     def _check_syntax(self, sparql: str) -> None:
         from pyparsing import ParseException

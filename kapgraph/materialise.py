@@ -1,0 +1,193 @@
+"""Materialise the ontology's entailments natively, with SPARQL rules on Oxigraph, into a named graph.
+
+No store that kapgraph queries reasons (embedded Oxigraph, rdflib's engine, a remote store after
+``push``), so what the ontology entails is written down once, into the graph
+:data:`INFERRED_GRAPH`, and queries see it beside the asserted graphs:
+
+- sub-properties (``kap:primaryDiagnosis`` ⊑ ``kap:diagnosis``, ``kap:hasKetamineRegimen`` ⊑
+  ``kap:hasDrugRegimen``) and sub-classes (``kap:KetamineRegimen`` ⊑ ``kap:DrugRegimen``), named
+  super-classes only;
+- inverses (``owl:inverseOf``), transitive properties (``skos:broaderTransitive``) and two-step
+  property chains (``kap:diagnosis o skos:broaderTransitive`` ⊑ ``kap:diagnosis``: a study with a
+  heroin use disorder has the diagnosis ``dx:SUD`` too);
+- the memberships of the defined classes (``owl:equivalentClass`` of an intersection, union,
+  ``owl:hasValue`` or ``owl:someValuesFrom`` restriction), compiled from the ontology's own class
+  expressions into SPARQL, so that they cannot drift from it. ``kapgraph reason`` checks them
+  against HermiT (tests/test_reasoning.py).
+
+The rules run to a fixpoint over the union of the graphs. Only triples that no asserted graph holds
+are written, so a query that reads the union never sees a triple twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from kapgraph.errors import KapgraphError
+from kapgraph.namespaces import GRAPH_BASE
+from kapgraph.results import Term
+
+INFERRED_GRAPH = GRAPH_BASE + "inferred"
+#: bump when the rules change, so that cached stores are rebuilt
+RULES_VERSION = 1
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+_TYPE = ox.NamedNode(RDF + "type")
+
+_PREFIXES = f"PREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\nPREFIX owl: <{OWL}>\n"
+
+#: the rules that do not depend on the class expressions, as CONSTRUCT queries over the union
+_FIXED_RULES = {
+    "sub-property": "CONSTRUCT { ?s ?q ?o } WHERE { ?p rdfs:subPropertyOf ?q . FILTER(?p != ?q) ?s ?p ?o }",
+    "sub-class": "CONSTRUCT { ?x a ?d } WHERE { ?c rdfs:subClassOf ?d . FILTER(isIRI(?d) && ?c != ?d) ?x a ?c }",
+    "inverse": "CONSTRUCT { ?o ?q ?s . ?b ?p ?a } WHERE { ?p owl:inverseOf ?q . { ?s ?p ?o } UNION { ?a ?q ?b } }",
+    "transitive": "CONSTRUCT { ?x ?p ?z } WHERE { ?p a owl:TransitiveProperty . ?x ?p ?y . ?y ?p ?z }",
+    "chain": """CONSTRUCT { ?x ?r ?z } WHERE {
+        ?r owl:propertyChainAxiom ?l . ?l rdf:first ?p1 ; rdf:rest ?l2 . ?l2 rdf:first ?p2 ; rdf:rest rdf:nil .
+        ?x ?p1 ?y . ?y ?p2 ?z }""",
+}
+
+_DEFINED = "SELECT ?c ?e WHERE { ?c owl:equivalentClass ?e . FILTER(isIRI(?c) && isBlank(?e)) } ORDER BY ?c"
+
+
+class MaterialiseError(KapgraphError):
+    """An ontology construct the native rules cannot translate (use ``kapgraph reason``)."""
+
+
+@dataclass
+class Materialised:
+    triples: int
+    seconds: float
+    rounds: int
+
+
+def _objects(store: ox.Store, subject: ox.NamedNode | ox.BlankNode, predicate: str) -> list[Term]:
+    return [q.object for q in store.quads_for_pattern(subject, ox.NamedNode(predicate), None, None)]
+
+
+def _one(store: ox.Store, subject: ox.NamedNode | ox.BlankNode, predicate: str) -> Term | None:
+    found = _objects(store, subject, predicate)
+    return found[0] if found else None
+
+
+def _list(store: ox.Store, head: Term) -> list[Term]:
+    items: list[Term] = []
+    while isinstance(head, ox.BlankNode):
+        first = _one(store, head, RDF + "first")
+        rest = _one(store, head, RDF + "rest")
+        if first is None or rest is None:
+            break
+        items.append(first)
+        head = rest
+    return items
+
+
+class _Compiler:
+    """OWL class expressions (as stored in RDF) to SPARQL graph patterns over one variable."""
+
+    def __init__(self, store: ox.Store):
+        self.store = store
+        self.fresh = 0
+
+    def var(self) -> str:
+        self.fresh += 1
+        return f"?v{self.fresh}"
+
+    def pattern(self, expr: Term, var: str) -> str:
+        if isinstance(expr, ox.NamedNode):
+            return "" if expr.value == OWL + "Thing" else f"{var} a {expr} ."
+        if not isinstance(expr, ox.BlankNode):
+            raise MaterialiseError(f"unexpected class expression {expr}")
+        store = self.store
+        if (inter := _one(store, expr, OWL + "intersectionOf")) is not None:
+            return " ".join(self.pattern(part, var) for part in _list(store, inter))
+        if (union := _one(store, expr, OWL + "unionOf")) is not None:
+            return " UNION ".join("{ " + self.pattern(part, var) + " }" for part in _list(store, union))
+        prop = _one(store, expr, OWL + "onProperty")
+        if isinstance(prop, ox.NamedNode):
+            if (value := _one(store, expr, OWL + "hasValue")) is not None:
+                return f"{var} {prop} {value} ."
+            if (filler := _one(store, expr, OWL + "someValuesFrom")) is not None:
+                inner = self.var()
+                return f"{var} {prop} {inner} . {self.pattern(filler, inner)}"
+        raise MaterialiseError(
+            f"the native rules do not translate the class expression {expr} "
+            "(only intersectionOf, unionOf, hasValue and someValuesFrom); run kapgraph reason"
+        )
+
+
+def defined_class_rules(store: ox.Store) -> dict[str, str]:
+    """One CONSTRUCT query per defined class: its members by its owl:equivalentClass expression."""
+    solutions = store.query(_PREFIXES + _DEFINED, use_default_graph_as_union=True)
+    assert isinstance(solutions, ox.QuerySolutions)
+    rules: dict[str, str] = {}
+    for row in solutions:
+        cls, expr = row["c"], row["e"]
+        compiler = _Compiler(store)
+        rules[cls.value] = f"CONSTRUCT {{ ?x a {cls} }} WHERE {{ {compiler.pattern(expr, '?x')} }}"
+    return rules
+
+
+def rules(store: ox.Store) -> dict[str, str]:
+    """Every rule, by name: the fixed ones and one per defined class."""
+    return {**{k: _PREFIXES + v for k, v in _FIXED_RULES.items()}, **defined_class_rules(store)}
+
+
+def materialise(store: ox.Store, *, max_rounds: int = 50) -> Materialised:
+    """Run the rules over *store*'s union graph to a fixpoint, adding what is new to INFERRED_GRAPH.
+
+    Replaces any previous content of INFERRED_GRAPH."""
+    start = time.perf_counter()
+    graph = ox.NamedNode(INFERRED_GRAPH)
+    store.remove_graph(graph)
+    queries = list(rules(store).values())
+    added = 0
+    rounds = 0
+    while True:
+        rounds += 1
+        new: set[ox.Triple] = set()
+        for query in queries:
+            result = store.query(query, use_default_graph_as_union=True)
+            assert isinstance(result, ox.QueryTriples)
+            for triple in result:
+                # blank nodes are local to a file (and renamed by each parser): only IRIs are inferred
+                if isinstance(triple.subject, ox.BlankNode | ox.Triple) or isinstance(triple.object, ox.BlankNode):
+                    continue
+                if not _present(store, triple):
+                    new.add(triple)
+        if not new:
+            break
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in new)
+        added += len(new)
+        if rounds >= max_rounds:
+            raise MaterialiseError(f"the rules did not reach a fixpoint in {max_rounds} rounds")
+    return Materialised(added, round(time.perf_counter() - start, 3), rounds)
+
+
+def _present(store: ox.Store, triple: ox.Triple) -> bool:
+    for _ in store.quads_for_pattern(triple.subject, triple.predicate, triple.object, None):
+        return True
+    return False
+
+
+def inferred_triples(store: ox.Store) -> Iterable[ox.Triple]:
+    """The triples of INFERRED_GRAPH."""
+    for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(INFERRED_GRAPH)):
+        yield ox.Triple(quad.subject, quad.predicate, quad.object)
+
+
+def memberships(store: ox.Store, classes: Iterable[str] | None = None) -> set[tuple[str, str]]:
+    """(individual, class) for every rdf:type of the defined classes (or *classes*) in the union graph."""
+    wanted = set(classes) if classes is not None else set(defined_class_rules(store))
+    found = set()
+    for cls in wanted:
+        for quad in store.quads_for_pattern(None, _TYPE, ox.NamedNode(cls), None):
+            if isinstance(quad.subject, ox.NamedNode):
+                found.add((quad.subject.value, cls))
+    return found
