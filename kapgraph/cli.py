@@ -8,8 +8,11 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import errno
 import functools
+import io
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,8 +20,11 @@ from typing import Any, TypeVar
 import click
 
 from kapgraph.errors import EngineError, KapgraphError
+from kapgraph.interrupt import Terminated
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_ENGINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EPIPE)
 QUERY_FORMATS = ["table", "csv", "tsv", "json", "xml", "md", "turtle", "nt", "jsonld"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,19 +33,68 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _errors_to_exit_codes(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from kapgraph.output import ReaderGone
+
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            _flush_stdout()
+            return result
+        except (ReaderGone, BrokenPipeError):  # 'kapgraph list | head -1': the reader has what it wanted
+            _stdout_gone()
+            sys.exit(EXIT_OK)
+        except OSError as exc:
+            if exc.errno not in _WRITE_ERRNOS:
+                raise
+            click.echo(f"kapgraph: error: standard output: cannot write: {exc.strerror}", err=True)
+            _stdout_gone()
+            sys.exit(EXIT_BAD_INPUT)
         except EngineError as exc:
             click.echo(f"kapgraph: error: {exc}", err=True)
             sys.exit(EXIT_ENGINE)
         except KapgraphError as exc:
             click.echo(f"kapgraph: error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        except KeyboardInterrupt:
-            click.echo("kapgraph: interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        except (KeyboardInterrupt, Terminated) as exc:
+            _interrupted(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _flush_stdout() -> None:
+    from kapgraph.output import OutputError, ReaderGone
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise ReaderGone() from None
+    except OSError as exc:
+        raise OutputError(f"standard output: cannot write: {exc.strerror or exc}") from None
+
+
+def _stdout_gone() -> None:
+    # later flushes (at exit) must not fail again on the closed pipe
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def _interrupted(exc: BaseException) -> None:
+    """Exit at once (130 for Ctrl-C, 143 for SIGTERM); an abandoned engine thread must not delay it."""
+    import os
+
+    code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    try:
+        click.echo("kapgraph: interrupted" if code == EXIT_INTERRUPTED else "kapgraph: terminated", err=True)
+        sys.stderr.flush()
+    except OSError:
+        pass
+    if threading.active_count() > 1 and threading.current_thread() is threading.main_thread():
+        os._exit(code)
+    sys.exit(code)
 
 
 def _default_format() -> str:
@@ -95,11 +150,14 @@ store_option = click.option(
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    from kapgraph.limits import check_param
+
     params: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
+        check_param(key.strip(), key + value)
         params[key.strip()] = value
     return params
 
@@ -112,6 +170,11 @@ format_option = click.option(
 curies_option = click.option(
     "--curies", "use_curies", is_flag=True,
     help="Write IRIs as compact CURIEs (dx:PTSD, mesh:D013313, mondo:0005146) instead of full IRIs.",
+)  # fmt: skip
+timeout_option = click.option(
+    "--timeout", "timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+    help="Stop the query after SECONDS (exit 3). A SERVICE call has a limit of its own "
+    "($KAPGRAPH_SERVICE_TIMEOUT, default 60 s).",
 )  # fmt: skip
 engine_option = click.option(
     "--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True,
@@ -190,19 +253,29 @@ def list_command(fmt: str | None) -> None:
 @format_option
 @engine_option
 @curies_option
+@timeout_option
 @store_option
 @asserted_option
 @click.pass_context
 @_errors_to_exit_codes
 def query_command(
-    ctx: click.Context, name: str, params: tuple[str, ...], fmt: str | None, engine: str, use_curies: bool
+    ctx: click.Context,
+    name: str,
+    params: tuple[str, ...],
+    fmt: str | None,
+    engine: str,
+    use_curies: bool,
+    timeout: float | None,
 ) -> None:
     """Run the stored query NAME (see 'kapgraph list')."""
     from kapgraph.api import run_query
-    from kapgraph.results import render, with_curies
+    from kapgraph.interrupt import time_limit
+    from kapgraph.output import write_stdout
+    from kapgraph.results import render, result_format, with_curies
 
-    result = run_query(name, _parse_params(params), engine=_engine(ctx, engine))
-    click.echo(render(with_curies(result) if use_curies else result, fmt or _default_format()), nl=False)
+    with time_limit(timeout):
+        result = run_query(name, _parse_params(params), engine=_engine(ctx, engine))
+    write_stdout(render(with_curies(result) if use_curies else result, result_format(result, fmt, _default_format())))
 
 
 @cli.command("sparql")
@@ -213,27 +286,38 @@ def query_command(
 @format_option
 @engine_option
 @curies_option
+@timeout_option
 @store_option
 @asserted_option
 @click.pass_context
 @_errors_to_exit_codes
 def sparql_command(
-    ctx: click.Context, query: str | None, file: Path | None, fmt: str | None, engine: str, use_curies: bool
+    ctx: click.Context,
+    query: str | None,
+    file: Path | None,
+    fmt: str | None,
+    engine: str,
+    use_curies: bool,
+    timeout: float | None,
 ) -> None:
     """Run an ad-hoc SPARQL QUERY (or --file F.rq); the project's prefixes (kap:, study:, dx:, ...)
     are predeclared."""
     from kapgraph.api import run_sparql
-    from kapgraph.results import render
+    from kapgraph.interrupt import time_limit
+    from kapgraph.output import write_stdout
+    from kapgraph.querytext import query_argument, read_query_file
+    from kapgraph.results import render, result_format
 
     if (query is None) == (file is None):
         raise click.UsageError("give either a QUERY argument or --file F.rq (not both)")
-    text = query if query is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
-    result = run_sparql(text, engine=_engine(ctx, engine))
+    text = query_argument(query) if query is not None else read_query_file(file)  # type: ignore[arg-type]
+    with time_limit(timeout):
+        result = run_sparql(text, engine=_engine(ctx, engine))
     if use_curies:
         from kapgraph.results import with_curies
 
         result = with_curies(result)
-    click.echo(render(result, fmt or _default_format()), nl=False)
+    write_stdout(render(result, result_format(result, fmt, _default_format())))
 
 
 @cli.command("validate")
@@ -260,7 +344,8 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to a file (atomically) instead of stdout.",
+    help="Write to FILE instead of stdout ('-': stdout). A regular file is replaced atomically; "
+    "a device or FIFO is written to directly.",
 )
 @store_option
 @asserted_option
@@ -270,16 +355,12 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export the whole graph (ontology + data + inferred; TriG: one named graph per source file, and
     the inferred graph)."""
     from kapgraph.export import export
+    from kapgraph.output import is_stdout, write_output
 
     data = export(fmt, _data(ctx), store=_store(ctx), asserted_only=_asserted_only(ctx))
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    from kapgraph.files import write_atomically
-
-    write_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
-    click.echo(f"wrote {output}", err=True)
+    write_output(output, data)
+    if not is_stdout(output):
+        click.echo(f"wrote {output}", err=True)
 
 
 @cli.command("info")
@@ -437,15 +518,12 @@ def figure_command(ctx: click.Context, name: str, out: Path, engine: str) -> Non
 def mappings_command(ctx: click.Context, out: Path | None) -> None:
     """Write the SSSOM mapping set (SSSOM/TSV) of the KAP vocabularies, generated from the graph."""
     from kapgraph.mappings import sssom_tsv
+    from kapgraph.output import is_stdout, write_output
 
     text = sssom_tsv(_engine(ctx, "oxigraph"))
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    from kapgraph.files import write_atomically
-
-    write_atomically(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    click.echo(f"wrote {out}", err=True)
+    write_output(out, text)
+    if not is_stdout(out):
+        click.echo(f"wrote {out}", err=True)
 
 
 @cli.command("reason")
@@ -469,13 +547,31 @@ def reason_command(ctx: click.Context, reasoner: str, out: Path | None) -> None:
     result = reason(_data(ctx), reasoner=reasoner)
     click.echo(result.text(), nl=False)
     if out is not None and result.consistent:
-        from kapgraph.files import write_atomically
+        from kapgraph.output import is_stdout, write_output
 
-        write_atomically(out, lambda tmp: Path(tmp).write_bytes(result.inferred_turtle()))
-        click.echo(f"wrote {out}", err=True)
+        write_output(out, result.inferred_turtle())
+        if not is_stdout(out):
+            click.echo(f"wrote {out}", err=True)
     if not result.consistent:
         sys.exit(EXIT_VIOLATIONS)
 
 
 def main() -> None:
-    cli(prog_name="kapgraph")
+    """The console script: click's own errors keep their codes (2); Ctrl-C is 130, never click's 'Aborted!' 1."""
+    from kapgraph.interrupt import install_sigterm
+    from kapgraph.logs import quiet_libraries
+
+    install_sigterm()
+    quiet_libraries()
+    try:
+        cli.main(prog_name="kapgraph", standalone_mode=False)
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
+        _interrupted(exc.__context__ if isinstance(exc.__context__, Terminated) else KeyboardInterrupt())
+    except (KeyboardInterrupt, Terminated) as exc:
+        _interrupted(exc)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        _stdout_gone()
+        sys.exit(EXIT_OK)

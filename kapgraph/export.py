@@ -53,7 +53,17 @@ def export(
         from kapgraph.backends.rdflib_graph import RdflibEngine
 
         context = json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))["@context"]
+        from rdflib import BNode
+
+        from kapgraph.limits import MAX_BNODE_NESTING, LimitExceeded, bnode_nesting
+
         graph = RdflibEngine.load(data, asserted_only=asserted_only).graph
+        depth = bnode_nesting(graph, BNode)
+        if depth > MAX_BNODE_NESTING:
+            raise LimitExceeded(
+                f"blank nodes nest more than {MAX_BNODE_NESTING} deep; the JSON-LD writer cannot take that "
+                "(use --format turtle, nt or trig)"
+            )
         return graph.serialize(format="json-ld", context=context, auto_compact=True, encoding="utf-8")
     from kapgraph.backends.oxigraph import open_oxigraph
 

@@ -22,6 +22,7 @@ import pyoxigraph as ox
 
 from kapgraph import resources
 from kapgraph.errors import LoadError
+from kapgraph.limits import check_rdf_file, too_big_token
 from kapgraph.namespaces import GRAPH_BASE, PREFIXES
 
 if TYPE_CHECKING:
@@ -114,12 +115,15 @@ def load_into(store: ox.Store, files: list[Source], progress: Callable[[Source],
     All or nothing for the caller: on a parse error nothing is usable and LoadError names the file.
     """
     for source in files:
+        check_rdf_file(source.path)
         try:
             store.load(
                 path=source.path, format=FORMATS[source.path.suffix.lower()], to_graph=ox.NamedNode(source.graph)
             )
         except SyntaxError as exc:
             raise _syntax_error(source.path, exc) from None
+        except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
+            raise too_big_token(source.path) from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise LoadError(f"{source.path}: cannot read: {exc}") from None
         if progress is not None:
@@ -132,6 +136,7 @@ def quads(files: list[Source], progress: Callable[[Source, int], None] | None = 
     for source in files:
         graph = ox.NamedNode(source.graph)
         count = 0
+        check_rdf_file(source.path)
         try:
             parser = ox.parse(path=source.path, format=FORMATS[source.path.suffix.lower()], rename_blank_nodes=True)
             for quad in parser:
@@ -139,6 +144,8 @@ def quads(files: list[Source], progress: Callable[[Source, int], None] | None = 
                 count += 1
         except SyntaxError as exc:
             raise _syntax_error(source.path, exc) from None
+        except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
+            raise too_big_token(source.path) from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise LoadError(f"{source.path}: cannot read: {exc}") from None
         if progress is not None:
@@ -178,10 +185,13 @@ def parse_file(path: Path) -> Graph:
     from rdflib import Graph
 
     graph = Graph()
+    check_rdf_file(path)
     try:
         graph.parse(str(path), format=_RDFLIB_PARSERS[path.suffix.lower()])
     except SyntaxError as exc:  # raised by Oxigraph's parsers, with the position
         raise _syntax_error(path, exc) from None
+    except MemoryError:
+        raise too_big_token(path) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
     return graph

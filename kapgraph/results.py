@@ -14,6 +14,7 @@ import shutil
 
 import pyoxigraph as ox
 
+from kapgraph.errors import KapgraphError
 from kapgraph.namespaces import PREFIXES
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
@@ -222,6 +223,30 @@ def render(table: ResultTable, fmt: str) -> str:
     if fmt == "table":
         return _rich_table(table)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+class FormatError(KapgraphError):
+    """The asked result format does not apply to the query's form (exit 2)."""
+
+
+def result_format(table: ResultTable, asked: str | None, default: str) -> str:
+    """The format to write *table* in: *asked* if it applies to the query form, else FormatError."""
+    if table.kind == "graph":
+        if asked is None:
+            return "turtle"
+        if asked not in GRAPH_FORMATS:
+            raise FormatError(
+                f"--format {asked} is for SELECT and ASK results; a CONSTRUCT or DESCRIBE result is written "
+                f"as {', '.join(GRAPH_FORMATS)}"
+            )
+        return asked
+    if asked in GRAPH_FORMATS:
+        form = "an ASK" if table.kind == "boolean" else "a SELECT"
+        raise FormatError(
+            f"--format {asked} is for CONSTRUCT and DESCRIBE results; {form} result is written as "
+            f"{', '.join(TABULAR_FORMATS)}"
+        )
+    return asked or default
 
 
 def with_curies(table: ResultTable) -> ResultTable:

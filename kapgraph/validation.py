@@ -310,6 +310,9 @@ def _shapes_key() -> str:
 
 def _init_worker(key: str, triples: list[tuple[Node, Node, Node]]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from kapgraph.logs import quiet_libraries
+
+    quiet_libraries()
     register_shapes(key, triples)
 
 

@@ -14,6 +14,8 @@ import pyoxigraph as ox
 
 from kapgraph.backends.base import oxigraph_syntax_message, refuse_update
 from kapgraph.errors import EngineError, QuerySyntaxError
+from kapgraph.interrupt import evaluate
+from kapgraph.limits import check_query
 from kapgraph.loading import Source, load_memory, sources
 from kapgraph.materialise import INFERRED_GRAPH, materialise
 from kapgraph.namespaces import PREFIXES
@@ -49,13 +51,18 @@ class OxigraphEngine:
 
     def query(self, sparql: str) -> ResultTable:
         refuse_update(sparql)
-        try:
+        check_query(sparql)
+
+        def run() -> ResultTable:
             if self.asserted_only:
                 graphs = self._asserted
                 result = self.store.query(sparql, default_graph=list(graphs), named_graphs=graphs, prefixes=PREFIXES)
             else:
                 result = self.store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
             return from_oxigraph(result)
+
+        try:
+            return evaluate(run, sparql, "the oxigraph engine")
         except SyntaxError as exc:  # "error at L:C: ..."
             raise QuerySyntaxError(oxigraph_syntax_message(str(exc))) from None
         except (OSError, RuntimeError, ValueError) as exc:  # evaluation failures (SERVICE, I/O)

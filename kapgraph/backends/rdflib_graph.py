@@ -17,6 +17,8 @@ from rdflib.query import Result
 
 from kapgraph.backends.base import oxigraph_syntax_message, refuse_update
 from kapgraph.errors import EngineError, QuerySyntaxError
+from kapgraph.interrupt import evaluate
+from kapgraph.limits import LimitExceeded, check_query
 from kapgraph.loading import Source, new_graph, parse_file, sources
 from kapgraph.results import ResultTable, Term
 
@@ -93,13 +95,16 @@ class RdflibEngine:
 
     def query(self, sparql: str) -> ResultTable:
         refuse_update(sparql)
+        check_query(sparql)
         self._check_syntax(sparql)
         try:
-            return _table(self.graph.query(sparql))
+            return evaluate(lambda: _table(self.graph.query(sparql)), sparql, "the rdflib engine")
         except SyntaxError as exc:
             raise QuerySyntaxError(oxigraph_syntax_message(str(exc))) from None
         except (QuerySyntaxError, EngineError):
             raise
+        except RecursionError:
+            raise LimitExceeded("the query nests too deeply for the rdflib engine; use --engine oxigraph") from None
         except Exception as exc:  # rdflib's evaluation failures have no common base class
             raise EngineError(f"the rdflib engine could not evaluate the query: {exc}") from None
 

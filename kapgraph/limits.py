@@ -1,0 +1,135 @@
+"""Input limits: what the parsers and serialisers underneath cannot take is refused before it reaches them.
+
+Measured on pyoxigraph 0.5.13 with an 8 MiB main-thread stack: its SPARQL parser segfaults between
+2,000 and 5,000 nested ``(`` or ``{`` (measured by bisection; ``[`` did not crash at 5,000). kapgraph
+refuses nesting deeper than :data:`MAX_QUERY_NESTING` over all bracket kinds together (``(``, ``{``,
+``[``; a subquery is a ``{``), far below, and evaluates queries on a thread with a 64 MiB stack
+(:mod:`kapgraph.interrupt`). RDF/XML with a DOCTYPE (internal entities: "billion laughs") is refused
+before parsing. Oxigraph's parsers stop at a 16 MiB token (a literal or IRI): that is reported as a
+limit. rdflib's JSON-LD serialiser recurses once per level of nested blank nodes: the JSON-LD export
+refuses nesting deeper than :data:`MAX_BNODE_NESTING`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from kapgraph.errors import KapgraphError
+
+MAX_QUERY_NESTING = 256
+MAX_QUERY_BYTES = 8 * 1024 * 1024
+MAX_TOKEN_BYTES = 16 * 1024 * 1024  # Oxigraph's parser buffer
+MAX_BNODE_NESTING = 100
+MAX_PARAM_CHARS = 10_000
+
+_XML_SUFFIXES = (".rdf", ".owl", ".xml")
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
+
+
+class LimitExceeded(KapgraphError):
+    """An input is beyond what kapgraph (or the parsers underneath) can safely take (exit 2)."""
+
+
+def query_nesting(sparql: str) -> int:
+    """The deepest nesting of ``(``, ``{`` and ``[`` outside strings, IRIs and comments."""
+    depth = deepest = 0
+    i, n = 0, len(sparql)
+    while i < n:
+        c = sparql[i]
+        if c in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in ")}]":
+            depth = max(0, depth - 1)
+        elif c == "#":
+            end = sparql.find("\n", i)
+            i = n if end < 0 else end
+        elif c in "\"'":
+            long = sparql.startswith(c * 3, i)
+            quote = c * 3 if long else c
+            i += len(quote)
+            while i < n and not sparql.startswith(quote, i):
+                i += 2 if sparql[i] == "\\" else 1
+            i += len(quote) - 1
+        elif c == "<":
+            # an IRI has no spaces; '<' as less-than is followed by one (or by '=')
+            match = re.compile(r"<[^<>\"{}|^`\\\s]*>").match(sparql, i)
+            if match:
+                i = match.end() - 1
+        i += 1
+    return deepest
+
+
+def check_query(sparql: str, where: str = "the query") -> None:
+    """Raise LimitExceeded for a query too long or too deeply nested for the engines' parsers."""
+    if len(sparql.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
+        raise LimitExceeded(f"{where} is longer than the limit of {MAX_QUERY_BYTES // (1024 * 1024)} MiB")
+    depth = query_nesting(sparql)
+    if depth > MAX_QUERY_NESTING:
+        raise LimitExceeded(
+            f"{where} nests brackets {depth} deep; the limit is {MAX_QUERY_NESTING} "
+            "(deeper nesting overflows the SPARQL parser's stack)"
+        )
+
+
+def check_rdf_file(path: Path) -> None:
+    """Refuse an XML file that declares a DOCTYPE or entities (entity expansion, "billion laughs")."""
+    if path.suffix.lower() not in _XML_SUFFIXES:
+        return
+    try:
+        with path.open("rb") as handle:
+            tail = b""
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                if _DOCTYPE.search(tail + chunk):
+                    raise LimitExceeded(
+                        f"{path}: the RDF/XML declares a DOCTYPE or ENTITY; kapgraph refuses XML entity "
+                        "declarations (entity expansion can exhaust memory)"
+                    )
+                tail = chunk[-16:]
+    except OSError:
+        return  # the parser reports the unreadable file, with its reason
+
+
+def too_big_token(path: Path | str) -> LimitExceeded:
+    return LimitExceeded(
+        f"{path}: a literal or IRI is longer than the parser's limit of {MAX_TOKEN_BYTES // (1024 * 1024)} MiB"
+    )
+
+
+def bnode_nesting(triples: Iterable[tuple[object, object, object]], is_blank: type) -> int:
+    """How deep blank nodes nest as objects of blank nodes (iteratively: no recursion)."""
+    children: dict[object, list[object]] = {}
+    blanks_as_objects: set[object] = set()
+    for s, _p, o in triples:
+        if isinstance(o, is_blank):
+            blanks_as_objects.add(o)
+            if isinstance(s, is_blank):
+                children.setdefault(s, []).append(o)
+    depth: dict[object, int] = {}
+    deepest = 0
+    for root in [b for b in children if b not in blanks_as_objects] + list(children):
+        if root in depth:
+            continue
+        stack: list[tuple[object, int]] = [(root, 1)]
+        while stack:
+            node, level = stack.pop()
+            if depth.get(node, 0) >= level:
+                continue
+            depth[node] = level
+            deepest = max(deepest, level)
+            if level > MAX_BNODE_NESTING + 1:
+                return level
+            stack.extend((child, level + 1) for child in children.get(node, ()))
+    return deepest
+
+
+def check_param(name: str, value: str) -> None:
+    """Refuse a parameter value that is not valid text (invalid UTF-8 from the shell) or too long."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LimitExceeded(f"parameter {name!r}: the value is not valid UTF-8 text") from None
+    if len(value) > MAX_PARAM_CHARS:
+        raise LimitExceeded(f"parameter {name!r}: the value is longer than {MAX_PARAM_CHARS:,} characters")
