@@ -122,13 +122,21 @@ def cli(ctx: click.Context, data: tuple[Path, ...], store: Path | None) -> None:
 
 
 @cli.command("list", epilog="Example: kapgraph list --tag diagnosis")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "md", "turtle"]), default=None,
+    help="turtle: the catalog as SIB-style sparql-examples RDF (sh:SPARQLExecutable).",
+)  # fmt: skip
 @click.option("--tag", "tags", multiple=True, help="Only queries with this tag (repeatable: any of them).")
 @_errors_to_exit_codes
 def list_command(fmt: str | None, tags: tuple[str, ...]) -> None:
     """List the stored queries with their summaries and parameters."""
     from kapgraph.api import list_queries
 
+    if fmt == "turtle":
+        from kapgraph.examples import turtle
+
+        click.echo(turtle(), nl=False)
+        return
     queries = list_queries()
     if tags:
         known = sorted({t for q in queries for t in q.tags})
