@@ -182,7 +182,11 @@ engine_option = click.option(
 )  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Example: kapgraph query studies-by-design --param design=RCT. Shell completion (bash): "
+    'eval "$(_KAPGRAPH_COMPLETE=bash_source kapgraph)"; zsh: zsh_source, fish: fish_source.',
+)
 @click.option(
     "--data", "data", multiple=True, type=click.Path(path_type=Path),
     help="Study data (file or folder; repeatable) to use instead of the bundled data/.",
@@ -196,14 +200,29 @@ def cli(ctx: click.Context, data: tuple[Path, ...], store: Path | None) -> None:
     ctx.obj = {"data": data, "store": store}
 
 
-@cli.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
+@cli.command("list", epilog="Example: kapgraph list --tag diagnosis")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "md", "turtle"]), default=None,
+    help="turtle: the catalog as SIB-style sparql-examples RDF (sh:SPARQLExecutable).",
+)  # fmt: skip
+@click.option("--tag", "tags", multiple=True, help="Only queries with this tag (repeatable: any of them).")
 @_errors_to_exit_codes
-def list_command(fmt: str | None) -> None:
+def list_command(fmt: str | None, tags: tuple[str, ...]) -> None:
     """List the stored queries with their summaries and parameters."""
     from kapgraph.api import list_queries
 
+    if fmt == "turtle":
+        from kapgraph.examples import turtle
+
+        click.echo(turtle(), nl=False)
+        return
     queries = list_queries()
+    if tags:
+        known = sorted({t for q in queries for t in q.tags})
+        unknown = [t for t in tags if t not in known]
+        if unknown:
+            raise click.BadParameter(f"unknown tag {unknown[0]!r}; tags: {', '.join(known)}", param_hint="--tag")
+        queries = [q for q in queries if set(q.tags) & set(tags)]
     fmt = fmt or ("table" if sys.stdout.isatty() else "md")
     if fmt == "json":
         items = [
@@ -247,7 +266,7 @@ def list_command(fmt: str | None) -> None:
     click.echo("Parameters marked ? are optional. Run: kapgraph query NAME --param KEY=VALUE")
 
 
-@cli.command("query")
+@cli.command("query", epilog="Example: kapgraph query studies-by-diagnosis --param diagnosis=PTSD")
 @click.argument("name")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A query parameter.")
 @format_option
@@ -278,7 +297,10 @@ def query_command(
     write_stdout(render(with_curies(result) if use_curies else result, result_format(result, fmt, _default_format())))
 
 
-@cli.command("sparql")
+@cli.command(
+    "sparql",
+    epilog="Example: kapgraph sparql 'SELECT ?s ?n WHERE { ?s a kap:Study ; kap:enrolledSize ?n } LIMIT 3'",
+)
 @click.argument("query", required=False)
 @click.option(
     "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the query from F.rq."
@@ -320,7 +342,7 @@ def sparql_command(
     write_stdout(render(result, result_format(result, fmt, _default_format())))
 
 
-@cli.command("validate")
+@cli.command("validate", epilog="Example: kapgraph validate data/studies/dakwar2019.ttl")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_context
 @_errors_to_exit_codes
@@ -336,7 +358,7 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         sys.exit(EXIT_VIOLATIONS)
 
 
-@cli.command("export")
+@cli.command("export", epilog="Example: kapgraph export --format jsonld -o kap.jsonld")
 @click.option(
     "--format", "fmt", type=click.Choice(["turtle", "nt", "jsonld", "trig"]), default="turtle", show_default=True
 )
@@ -363,7 +385,7 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
-@cli.command("info")
+@cli.command("info", epilog="Example: kapgraph info")
 @engine_option
 @store_option
 @asserted_option
@@ -378,7 +400,7 @@ def info_command(ctx: click.Context, engine: str) -> None:
         click.echo(f"{key}: {value}")
 
 
-@cli.command("reproduce")
+@cli.command("reproduce", epilog="Example: kapgraph reproduce --format md")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
 @engine_option
 @store_option
@@ -413,7 +435,7 @@ def reproduce_command(ctx: click.Context, fmt: str | None, engine: str) -> None:
         sys.exit(EXIT_VIOLATIONS)
 
 
-@cli.command("load")
+@cli.command("load", epilog="Example: kapgraph load --store /tmp/kapstore")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--store",
@@ -460,7 +482,9 @@ def load_command(ctx: click.Context, paths: tuple[Path, ...], folder: Path, rebu
         click.echo(f"{opened.path} is up to date: {manifest.triples:,} triples from {len(files)} files (use --rebuild)")
 
 
-@cli.command("synth")
+@cli.command(
+    "synth", epilog="Example: kapgraph synth --studies 100 --out /tmp/synth && kapgraph --data /tmp/synth info"
+)
 @click.option("--studies", "n", required=True, type=click.IntRange(min=1), help="How many studies to make.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives byte-identical files.")
 @click.option(
@@ -489,7 +513,7 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
-@cli.command("figure")
+@cli.command("figure", epilog="Example: kapgraph figure fig2 --out fig2.svg")
 @click.argument("name", type=click.Choice(["fig2", "fig3", "table1", "table2"]))
 @click.option(
     "--out",
@@ -510,7 +534,7 @@ def figure_command(ctx: click.Context, name: str, out: Path, engine: str) -> Non
     click.echo(f"wrote {written}", err=True)
 
 
-@cli.command("mappings")
+@cli.command("mappings", epilog="Example: kapgraph mappings --out kap.sssom.tsv")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 @store_option
 @click.pass_context
@@ -554,6 +578,20 @@ def reason_command(ctx: click.Context, reasoner: str, out: Path | None) -> None:
             click.echo(f"wrote {out}", err=True)
     if not result.consistent:
         sys.exit(EXIT_VIOLATIONS)
+
+
+@cli.command("describe", epilog="Examples: kapgraph describe studies-by-diagnosis; kapgraph describe study:dakwar2019")
+@click.argument("name")
+@engine_option
+@store_option
+@click.pass_context
+@_errors_to_exit_codes
+def describe_command(ctx: click.Context, name: str, engine: str) -> None:
+    """Explain NAME: a stored query (header, parameters with allowed values, SPARQL), or any IRI or
+    CURIE (that resource's facts, each with the review's quote supporting it, and its discrepancies)."""
+    from kapgraph.describe import describe
+
+    click.echo(describe(name, lambda: _engine(ctx, engine)), nl=False)
 
 
 def main() -> None:

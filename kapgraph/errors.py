@@ -55,3 +55,7 @@ class QueryTimeout(EngineError):
 
 class ValidationFailed(KapgraphError):
     """Raised by callers that want validation violations as an exception (the CLI uses the report)."""
+
+
+class UnknownResourceError(KapgraphError):
+    """An IRI or CURIE cannot be expanded, or names nothing in the graph (exit 2)."""

@@ -199,7 +199,8 @@ def _rich_table(table: ResultTable) -> str:
         grid.add_column(v, overflow="fold")
     for row in table.rows:
         grid.add_row(*(compact(t) for t in row))
-    width = max(80, shutil.get_terminal_size((160, 24)).columns)
+    # fit the terminal ($COLUMNS or the tty's size); long cells fold onto several lines
+    width = max(40, shutil.get_terminal_size((160, 24)).columns)
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     console.print(grid)
     console.print(f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}")
