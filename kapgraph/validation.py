@@ -205,8 +205,37 @@ def validate(
             how = f"pyshacl (the fast engine does not support {exc})"
     else:
         raise ValueError(f"unknown validation engine {engine!r}; use 'fast' or 'pyshacl'")
+    findings = _with_lexical_findings(findings, files)
     violations = [f for f in findings if f.severity == "Violation"]
     return ValidationReport(conforms=conforms and not violations, findings=findings, files=data_files, engine=how)
+
+
+def _with_lexical_findings(findings: list[Finding], files: list[Path]) -> list[Finding]:
+    """Add a violation of kapsh:Duration-lexical for each xsd:duration not valid as written.
+
+    rdflib (under both engines) rewrites some invalid forms ("P10W" -> "P70D") while parsing, so
+    the shape's own pattern cannot see them there; Oxigraph's parser keeps the form as written.
+    """
+    from rdflib import BNode
+
+    from kapgraph.durations import invalid_durations
+    from kapgraph.namespaces import KAPSH
+
+    shape = KAPSH["Duration-lexical"]
+    seen = {(f.focus, f.path, f.value) for f in findings if f.shape == shape}
+    extra: list[Finding] = []
+    graphs: dict[Path, Graph] = {}
+    for bad in invalid_durations(files):
+        focus: Node = URIRef(bad.subject[1:-1]) if bad.subject.startswith("<") else BNode(bad.subject[2:])
+        path, value = URIRef(bad.predicate), Literal(bad.lexical, datatype=XSD.duration, normalize=False)
+        if (focus, path, value) in seen:
+            continue
+        study = None
+        if isinstance(focus, URIRef):
+            graph = graphs.get(bad.file) or graphs.setdefault(bad.file, parse_file(bad.file))
+            study = study_of(focus, graph)
+        extra.append(Finding("Violation", focus, path, value, bad.message(), shape, bad.file, study))
+    return sorted(findings + extra, key=_sort_key) if extra else findings
 
 
 def _finding(raw: RawResult, file: Path | None, study: Node | None) -> Finding:
