@@ -550,7 +550,7 @@ def mappings_command(ctx: click.Context, out: Path | None) -> None:
         click.echo(f"wrote {out}", err=True)
 
 
-@cli.command("reason")
+@cli.command("reason", epilog="Example: kapgraph reason --out inferred.ttl")
 @click.option(
     "--reasoner",
     type=click.Choice(["hermit", "owlrl"]),
