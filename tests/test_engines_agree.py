@@ -122,10 +122,7 @@ def test_rdflib_and_oxigraph_agree(name: str, params: dict[str, str], engines: d
 
 #: where Virtuoso 7.2 still departs from the standard after the queries were made portable (README:
 #: "Engine differences"); strict, so a case that starts to agree is noticed
-VIRTUOSO_KNOWN = {
-    "outcomes": "Virtuoso 7.2.5 drops ?value of one result (wilkinson2017/result-relapse-time) inside the "
-    "nested OPTIONALs of the result block, though the same pattern alone returns it",
-}
+VIRTUOSO_KNOWN: dict[str, str] = {}  # none left: see the README for the differences the comparison absorbs
 VIRTUOSO_CASES = [
     pytest.param(name, params, id=id_, marks=[pytest.mark.xfail(strict=True, reason=VIRTUOSO_KNOWN[name])])
     if name in VIRTUOSO_KNOWN
