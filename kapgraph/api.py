@@ -10,6 +10,7 @@ import kapgraph
 from kapgraph.backends import Engine, open_engine
 from kapgraph.binding import bind, inject_services, inject_values
 from kapgraph.catalog import Catalog, StoredQuery
+from kapgraph.errors import QuerySyntaxError
 from kapgraph.results import ResultTable, to_python
 
 DataPaths = Sequence[Path | str] | None
@@ -36,7 +37,34 @@ def run_query(
     bindings = bind(runner, query, params or {})
     endpoints = {p.name for p in query.params if p.type == "endpoint"}
     text = inject_services(query.text, {k: v for k, v in bindings.items() if k in endpoints})
-    return runner.query(inject_values(text, {k: v for k, v in bindings.items() if k not in endpoints}))
+    values = {k: v for k, v in bindings.items() if k not in endpoints}
+    try:
+        return runner.query(inject_values(text, values))
+    except QuerySyntaxError as exc:
+        raise QuerySyntaxError(stored_query_error(query.path, text, bool(values), str(exc))) from None
+
+
+def stored_query_error(path: Path, text: str, bound: bool, message: str) -> str:
+    """A syntax error in a stored query, named by its .rq file and the line in that file.
+
+    The engine saw the text after parameter binding, which inserts a two-line VALUES block after
+    the first '{': lines after it are mapped back.
+    """
+    import re
+
+    from kapgraph.binding import _outer_brace
+
+    match = re.match(r"SPARQL syntax error at line (\d+), column (\d+): (.*)", message, re.S)
+    if not match:
+        return f"{path}: {message}"
+    line, column, rest = int(match.group(1)), match.group(2), match.group(3)
+    if bound:
+        brace_line = text.count("\n", 0, _outer_brace(text)) + 1
+        if line > brace_line + 1:
+            line -= 2
+        elif line > brace_line:
+            line, column = brace_line, "1"
+    return f"{path}:{line}:{column}: SPARQL syntax error: {rest}"
 
 
 def run_sparql(

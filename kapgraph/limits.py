@@ -1,7 +1,7 @@
 """Input limits: what the parsers and serialisers underneath cannot take is refused before it reaches them.
 
-Measured on pyoxigraph 0.5.13 with an 8 MiB main-thread stack: its SPARQL parser segfaults between
-2,000 and 5,000 nested ``(`` or ``{`` (measured by bisection; ``[`` did not crash at 5,000). kapgraph
+Measured on pyoxigraph 0.5.13 with an 8 MiB main-thread stack: its SPARQL parser segfaults at
+2,500 nested ``{`` (2,000 pass) and at 5,000 nested ``(`` (4,000 pass); 5,000 ``[`` did not crash. kapgraph
 refuses nesting deeper than :data:`MAX_QUERY_NESTING` over all bracket kinds together (``(``, ``{``,
 ``[``; a subquery is a ``{``), far below, and evaluates queries on a thread with a 64 MiB stack
 (:mod:`kapgraph.interrupt`). RDF/XML with a DOCTYPE (internal entities: "billion laughs") is refused

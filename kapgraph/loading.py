@@ -66,7 +66,7 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
         if not path.exists():
             raise LoadError(f"{path}: no such file or folder")
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
+            files = sorted(_walk(path))
             if not files:
                 raise LoadError(f"{path}: folder holds no RDF files ({', '.join(sorted(FORMATS))})")
             found.extend(files)
@@ -76,6 +76,27 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
             raise LoadError(
                 f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}"
             )
+    return found
+
+
+def _walk(folder: Path) -> list[Path]:
+    """The RDF files under *folder*; LoadError for a sub-folder or file that cannot be read (never skipped)."""
+
+    def fail(exc: OSError) -> None:
+        raise LoadError(f"{exc.filename or folder}: cannot read the folder: {exc.strerror or exc}")
+
+    found = []
+    for root, _dirs, names in os.walk(folder, onerror=fail):
+        for name in names:
+            path = Path(root, name)
+            if path.suffix.lower() not in FORMATS:
+                continue
+            if not path.is_file():
+                kind = "a broken symbolic link" if path.is_symlink() and not path.exists() else "not a regular file"
+                raise LoadError(f"{path}: cannot read: {kind}")
+            if not os.access(path, os.R_OK):
+                raise LoadError(f"{path}: cannot read: permission denied")
+            found.append(path)
     return found
 
 

@@ -38,6 +38,7 @@ from rdflib.term import Node, Variable
 
 from kapgraph.backends.rdflib_graph import to_oxigraph
 from kapgraph.errors import LoadError
+from kapgraph.limits import check_rdf_file, too_big_token
 from kapgraph.loading import FORMATS
 
 _XSD_STRING = str(XSD.string)
@@ -213,6 +214,7 @@ class TermConverter:
 
 def parse_quads(path: Path) -> list[tuple[Any, Any, Any]]:
     """The triples of one file as Oxigraph terms, or LoadError naming file:line:column."""
+    check_rdf_file(path)
     try:
         return [
             (q.subject, q.predicate, q.object)
@@ -221,6 +223,8 @@ def parse_quads(path: Path) -> list[tuple[Any, Any, Any]]:
     except SyntaxError as exc:
         message = str(exc.msg if hasattr(exc, "msg") else exc)
         raise LoadError(f"{path}:{exc.lineno or 0}:{exc.offset or 0}: RDF syntax error: {message}") from None
+    except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
+        raise too_big_token(path) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
 
@@ -250,6 +254,8 @@ class RawResult:
     component: Any
     #: the focus node of the top-level result this one is (nested in, by sh:detail)
     root: Any = None
+    #: whether this result is another result's sh:detail (counted with it, not on its own)
+    nested: bool = False
 
 
 def _strip(obj: Any) -> Any:
@@ -264,11 +270,14 @@ def flatten_reports(reports: Iterable[tuple[str, Node, list[tuple[Any, Any, Any]
         root = _report_focus(report)
         props: dict[Node, dict[Node, list[Any]]] = {}
         results: list[Node] = []
+        details: set[Node] = set()
         for s, p, o in triples:
             o = _strip(o)
             props.setdefault(s, {}).setdefault(p, []).append(o)
             if p == RDF.type and o == SH.ValidationResult:
                 results.append(s)
+            elif p == SH.detail:
+                details.add(o)
         for r in results:
             d = props.get(r, {})
 
@@ -287,6 +296,7 @@ def flatten_reports(reports: Iterable[tuple[str, Node, list[tuple[Any, Any, Any]
                     source_constraint=one(SH.sourceConstraint),
                     component=one(SH.sourceConstraintComponent),
                     root=root,
+                    nested=r in details,
                 )
             )
     return out
@@ -306,6 +316,7 @@ def results_from_report_graph(report: Graph) -> list[RawResult]:
                 source_shape=report.value(r, SH.sourceShape),
                 source_constraint=report.value(r, SH.sourceConstraint),
                 component=report.value(r, SH.sourceConstraintComponent),
+                nested=(None, SH.detail, r) in report,
             )
         )
     return out
@@ -1132,12 +1143,15 @@ def engine_for(key: str) -> Engine:
 
 def _parse_iter(path: Path) -> Iterator[tuple[Any, Any, Any]]:
     """The triples of one file, streamed (LoadError as parse_quads)."""
+    check_rdf_file(path)
     try:
         for q in ox.parse(path=str(path), format=FORMATS[path.suffix.lower()], base_iri=path.absolute().as_uri()):
             yield q.subject, q.predicate, q.object
     except SyntaxError as exc:
         message = str(exc.msg if hasattr(exc, "msg") else exc)
         raise LoadError(f"{path}:{exc.lineno or 0}:{exc.offset or 0}: RDF syntax error: {message}") from None
+    except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
+        raise too_big_token(path) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
 
@@ -1188,6 +1202,7 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
     convert = TermConverter()
     graph = FastGraph()
     subject_file: dict[Node, int] = {}
+    study_subject: dict[Node, int] = {}  # a finding on a node a study file describes is that file's
     per_file: dict[int, list[tuple[Node, Node, Node]]] = {}
     owned: set[Node] = set()
     study_terms: set[Node] = set()
@@ -1221,6 +1236,8 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
             if po is None:
                 po = spo[s] = {}
                 subject_file[s] = position
+            if is_study and s not in study_subject:
+                study_subject[s] = position
             objects = po.get(p)
             if objects is None:
                 objects = po[p] = {}
@@ -1269,7 +1286,7 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
         if raw.path is not None and raw.value is not None:
             where = graph.file_of(raw.focus, raw.path, raw.value)
         if where is None:
-            where = subject_file.get(raw.focus)
+            where = study_subject.get(raw.focus, subject_file.get(raw.focus))
         study = None
         if where is not None:
             if where not in file_graphs:

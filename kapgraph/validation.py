@@ -50,6 +50,7 @@ from rdflib.term import Identifier, Node
 
 from kapgraph import resources
 from kapgraph.errors import KapgraphError
+from kapgraph.finding_lines import locate_lines
 from kapgraph.loading import find_rdf_files, new_graph, parse_file
 from kapgraph.namespaces import PREFIXES
 from kapgraph.shacl_fast import (
@@ -86,9 +87,13 @@ class Finding:
     shape: Identifier | None
     file: Path | None
     study: Node | None
+    #: a result nested in another by sh:detail: printed and counted with that one, not on its own
+    nested: bool = False
+    #: the line of *file* that states the offending triple (found by scanning the file), if known
+    line: int | None = None
 
     def describe(self) -> str:
-        where = str(self.file) if self.file else "(unknown file)"
+        where = (f"{self.file}:{self.line}" if self.line else str(self.file)) if self.file else "(unknown file)"
         parts = [f"{where}: {self.severity}"]
         if self.study is not None:
             parts.append(f"study {_compact(self.study)}")
@@ -132,19 +137,39 @@ class ValidationReport:
     engine: str = ""
 
     @property
+    def results(self) -> list[Finding]:
+        """The validation results, each once (a result nested in another by sh:detail is not one of them)."""
+        return [f for f in self.findings if not f.nested]
+
+    @property
     def violations(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "Violation"]
+        return [f for f in self.results if f.severity == "Violation"]
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity != "Violation"]
+        return [f for f in self.results if f.severity != "Violation"]
+
+    @property
+    def shacl_conforms(self) -> bool:
+        """sh:conforms as SHACL means it: no validation result at all, warnings included."""
+        return not self.results
 
     def text(self) -> str:
-        lines = [f.describe() for f in sorted(self.findings, key=_sort_key)]
+        lines = [f.describe() for f in sorted(self.results, key=_sort_key)]
+        if self.shacl_conforms:
+            verdict = "conforms: yes"
+        else:
+            parts = [_plural(len(self.violations), "violation"), _plural(len(self.warnings), "warning")]
+            verdict = f"conforms: no ({', '.join(p for p in parts if p)})"
         lines.append(
-            f"{len(self.files)} file(s) checked: {len(self.violations)} violation(s), {len(self.warnings)} warning(s)."
+            f"{len(self.files)} file(s) checked: {len(self.violations)} violation(s), "
+            f"{len(self.warnings)} warning(s); {verdict}."
         )
         return "\n".join(lines) + "\n"
+
+
+def _plural(n: int, word: str) -> str:
+    return "" if n == 0 else f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _sort_key(f: Finding) -> tuple[str, str, str, str, str]:
@@ -207,6 +232,7 @@ def validate(
         raise ValueError(f"unknown validation engine {engine!r}; use 'fast' or 'pyshacl'")
     findings = _with_lexical_findings(findings, files)
     violations = [f for f in findings if f.severity == "Violation"]
+    findings = locate_lines(findings)
     return ValidationReport(conforms=conforms and not violations, findings=findings, files=data_files, engine=how)
 
 
@@ -250,6 +276,7 @@ def _finding(raw: RawResult, file: Path | None, study: Node | None) -> Finding:
         shape=shape,
         file=file,
         study=study,
+        nested=raw.nested,
     )
 
 
@@ -288,8 +315,9 @@ def _validate_pyshacl(files: list[Path]) -> tuple[list[Finding], bool]:
     graph = _PreparedQueryGraph()
     index = FastGraph()  # which file states what, for the findings
     subject_file: dict[Node, int] = {}
+    study_subject: dict[Node, int] = {}  # a node a study file describes: findings on it are that file's
     per_file: dict[int, FastGraph] = {}
-    for position, (_path, g) in enumerate(parsed):
+    for position, (source_path, g) in enumerate(parsed):
         own = per_file[position] = FastGraph()
         for s, p, o in g:
             o = _simple(o)
@@ -297,6 +325,8 @@ def _validate_pyshacl(files: list[Path]) -> tuple[list[Finding], bool]:
             index.add_triple(s, p, o, position)
             own.add_triple(s, p, o, position)
             subject_file.setdefault(s, position)
+            if _is_study_file(source_path):
+                study_subject.setdefault(s, position)
     # SHACL Core + SHACL-SPARQL only (advanced=False), so pySHACL validates our graph in place.
     # The ontology is in the data graph (not ont_graph): the shapes need its concept schemes,
     # subclass axioms and kap:requiresEvidence flags in the graph they query.
@@ -309,7 +339,7 @@ def _validate_pyshacl(files: list[Path]) -> tuple[list[Finding], bool]:
         if raw.path is not None and raw.value is not None:
             where = index.file_of(raw.focus, raw.path, raw.value)
         if where is None:
-            where = subject_file.get(raw.focus)
+            where = study_subject.get(raw.focus, subject_file.get(raw.focus))
         study = study_of(raw.focus, per_file[where]) if where is not None else None
         findings.append(_finding(raw, files[where] if where is not None else None, study))
     return findings, bool(conforms)

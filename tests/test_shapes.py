@@ -43,6 +43,11 @@ def test_invalid_example_fires_its_shape(path: Path) -> None:
     assert shape in fired, f"expected {shape}, got {fired}\n{report.text()}"
     hit = next(f for f in report.violations if f.shape == shape)
     assert hit.file == path and hit.message
+    # a result nested in another (sh:detail) is reported with it, not counted again
+    for detail in re.findall(r"^# detail: kapsh:(\S+)$", path.read_text(encoding="utf-8"), re.M):
+        nested = [f for f in report.findings if f.nested]
+        assert KAPSH[detail] in {f.shape for f in nested}, report.text()
+        assert KAPSH[detail] not in {f.shape for f in report.results}
 
 
 def test_bundled_data_conforms() -> None:
