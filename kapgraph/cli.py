@@ -465,5 +465,22 @@ def describe_command(ctx: click.Context, name: str, engine: str) -> None:
     click.echo(describe(name, lambda: _engine(ctx, engine)), nl=False)
 
 
+@cli.command("docs", epilog="Example: kapgraph docs --out /tmp/kap-site && xdg-open /tmp/kap-site/index.html")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the static site into (new, empty, or a site built before).",
+)  # fmt: skip
+@store_option
+@click.pass_context
+@_errors_to_exit_codes
+def docs_command(ctx: click.Context, out: Path) -> None:
+    """Build the documentation site: ontology, concept schemes, a page per study, the query catalog,
+    the modelling guide, dataset metadata (VoID, DCAT, service description) and an .htaccess."""
+    from kapgraph.site import build_into
+
+    stats = build_into(out, _engine(ctx, "oxigraph"), data=_data(ctx))
+    click.echo(f"wrote {stats['pages']:.0f} pages to {out} in {stats['seconds']:.1f} s", err=True)
+
+
 def main() -> None:
     cli(prog_name="kapgraph")
