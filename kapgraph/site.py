@@ -539,7 +539,7 @@ GUIDE: tuple[tuple[str, str, str], ...] = (
     (
         "Design and comparator",
         "Use <code>kap:design</code> (scheme <em>design</em>: RCT, case report, ...) for the review's design type and "
-        "<code>kap:designFeature</code> for tags such as placebo-controlled or blinded. What the control arm "
+        "<code>kap:designFeature</code> for tags (pilot, proof-of-concept, placebo-controlled, active-placebo-controlled). What the control arm "
         "received is <code>kap:comparator</code> (on the study and on the arm), not a design tag: this query lists "
         "both side by side.",
         "SELECT ?study ?design (GROUP_CONCAT(DISTINCT STR(?f); separator=' ') AS ?features) "
@@ -560,7 +560,9 @@ GUIDE: tuple[tuple[str, str, str], ...] = (
         "continuous infusion, ...); <code>kap:sessionCount</code> on a <code>kap:KetamineRegimen</code> is the raw "
         "number of sessions. To reproduce the review's counts use the category; a count of 1 does not mean "
         "'single session' (a continuous infusion is one long session). This query lists the studies whose "
-        "category is not what the raw count alone would suggest.",
+        "category the raw count alone would not give: a continuous infusion, a category other than single "
+        "session without a count or with a count of 1, or a single session with a count other than 1 "
+        "(categories that combine single and multiple sessions are left out).",
         "SELECT ?study ?category (GROUP_CONCAT(DISTINCT STR(?n); separator=',') AS ?sessionCounts) WHERE { "
         "?study a kap:Study ; kap:frequencyCategory ?category . OPTIONAL { ?study kap:hasKetamineRegimen/kap:sessionCount ?n } "
         "FILTER((?category = freq:single-session && (!BOUND(?n) || ?n != 1)) || (?category != freq:single-session && ?category != freq:single-or-multiple-sessions && (!BOUND(?n) || ?n = 1 || ?category = freq:continuous-infusion))) "

@@ -176,3 +176,35 @@ def test_pages_render_in_chromium_and_links_resolve(browser, site: Path, page: s
         assert Path(unquote(parts.path)).is_file(), href
         if parts.fragment and parts.path.endswith(".html"):
             assert unquote(parts.fragment) in _parse(Path(unquote(parts.path))).ids, href
+
+
+def test_guide_queries_run_and_the_frequency_rule_holds(oxigraph, rdf_graph: Graph) -> None:
+    from rdflib import Namespace
+    from rdflib.namespace import RDF
+
+    from kapgraph.api import run_sparql
+    from kapgraph.site import GUIDE
+
+    for title, _text, sparql in GUIDE:
+        assert run_sparql(sparql, engine=oxigraph).rows, title
+    kap = Namespace("https://w3id.org/kap/ontology#")
+    freq = "https://w3id.org/kap/vocab/frequency/"
+    expected = set()
+    for study in rdf_graph.subjects(RDF.type, kap.Study):
+        category = str(rdf_graph.value(study, kap.frequencyCategory))
+        counts = {
+            int(n)
+            for r in rdf_graph.objects(study, kap.hasKetamineRegimen)
+            for n in rdf_graph.objects(r, kap.sessionCount)
+        }
+        if category == freq + "single-or-multiple-sessions":
+            continue
+        if (
+            category == freq + "continuous-infusion"
+            or (category == freq + "single-session" and counts != {1})
+            or (category != freq + "single-session" and (not counts or 1 in counts))
+        ):
+            expected.add(str(study).rsplit("/", 1)[-1])
+    (_t, _x, sparql) = next(g for g in GUIDE if g[0].startswith("Regimen"))
+    got = {row[0].value.rsplit("/", 1)[-1] for row in run_sparql(sparql, engine=oxigraph).rows}
+    assert got == expected
