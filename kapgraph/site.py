@@ -775,7 +775,9 @@ def build(
     return {"pages": len(site.pages), "seconds": time.perf_counter() - start}
 
 
-def build_into(out: Path, engine: Engine, *, data: list[Path] | None = None) -> dict[str, float]:
+def build_into(
+    out: Path, engine: Engine, *, data: list[Path] | None = None, progress: Callable[[str], None] | None = None
+) -> dict[str, float]:
     """Build in a temporary sibling folder, then swap it in: a failed build leaves *out* as it was."""
     import tempfile
 
@@ -786,7 +788,7 @@ def build_into(out: Path, engine: Engine, *, data: list[Path] | None = None) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".kapgraph-site-", dir=out.parent))
     try:
-        stats = build(tmp, engine, data=data)
+        stats = build(tmp, engine, data=data, progress=progress)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
