@@ -135,12 +135,13 @@ def cli(ctx: click.Context, data: tuple[Path, ...], store: Path | None) -> None:
 
 @cli.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
+@click.option("--tag", default=None, help="Only the queries with this tag (reasoning, design, provenance, ...).")
 @_errors_to_exit_codes
-def list_command(fmt: str | None) -> None:
+def list_command(fmt: str | None, tag: str | None) -> None:
     """List the stored queries with their summaries and parameters."""
     from kapgraph.api import list_queries
 
-    queries = list_queries()
+    queries = [q for q in list_queries() if tag is None or tag in q.tags]
     fmt = fmt or ("table" if sys.stdout.isatty() else "md")
     if fmt == "json":
         items = [
