@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from kapgraph.backends.base import oxigraph_syntax_message, refuse_update
 from kapgraph.errors import EngineError, QuerySyntaxError
 from kapgraph.loading import Source, load_memory, sources
-from kapgraph.materialise import INFERRED_GRAPH, materialise
+from kapgraph.materialise import INFERRED_GRAPH, materialise_cached
 from kapgraph.namespaces import PREFIXES
 from kapgraph.results import ResultTable, from_oxigraph
 
@@ -98,7 +98,7 @@ def open_oxigraph(
     if folder is None and sum(s.path.stat().st_size for s in files) <= CACHE_THRESHOLD:
         memory = load_memory(files)
         if not asserted_only:
-            materialise(memory)
+            materialise_cached(memory, files)
         return OxigraphEngine(memory, files, asserted_only=asserted_only)
     from kapgraph import store as stores  # only for data that is not small
 
