@@ -27,6 +27,17 @@ COLUMNS = [
     "mapping_justification",
     "comment",
 ]
+#: the prefixes OBO mapping sets write (Mondo's SSSOM files: MONDO:0005146, MESH:D013313, ICD10CM:F43.1,
+#: SCTID:47505003), so that this set joins with theirs; others keep the project's (Bioregistry) prefix
+SSSOM_PREFIXES = {
+    "mesh": "MESH",
+    "mondo": "MONDO",
+    "doid": "DOID",
+    "ncit": "NCIT",
+    "chebi": "CHEBI",
+    "icd10cm": "ICD10CM",
+    "snomedct": "SCTID",
+}
 GENERATED = "Generated from the graph by: kapgraph mappings --out mappings/kap.sssom.tsv (do not edit by hand)."
 
 _MAPPINGS = """
@@ -44,6 +55,11 @@ SELECT ?subject ?subjectLabel ?predicate ?object ?objectLabel ?evidence WHERE {
 }"""
 
 
+def _obo(curie: str) -> str:
+    prefix, _, local = curie.partition(":")
+    return f"{SSSOM_PREFIXES.get(prefix, prefix)}:{local}"
+
+
 def sssom_rows(engine: Engine) -> list[dict[str, str]]:
     convert = converter()
     rows = []
@@ -53,7 +69,7 @@ def sssom_rows(engine: Engine) -> list[dict[str, str]]:
                 "subject_id": convert.compress(value(record["subject"]), strict=True),
                 "subject_label": value(record["subjectLabel"]),
                 "predicate_id": convert.compress(value(record["predicate"]), strict=True),
-                "object_id": convert.compress(value(record["object"]), strict=True),
+                "object_id": _obo(convert.compress(value(record["object"]), strict=True)),
                 "object_label": value(record.get("objectLabel")),
                 "mapping_justification": "semapv:ManualMappingCuration",
                 "comment": f"evidence: {value(record['evidence'])}" if "evidence" in record else "",
@@ -67,7 +83,8 @@ def sssom_tsv(engine: Engine) -> str:
     rows = sssom_rows(engine)
     used = {r[c].split(":", 1)[0] for r in rows for c in ("subject_id", "predicate_id", "object_id")}
     convert = converter()
-    curie_map = {p: convert.prefix_map[p] for p in sorted(used) if p in convert.prefix_map}
+    obo = {v: k for k, v in SSSOM_PREFIXES.items()}
+    curie_map = {p: convert.prefix_map[obo.get(p, p)] for p in sorted(used) if obo.get(p, p) in convert.prefix_map}
     curie_map["semapv"] = "https://w3id.org/semapv/vocab/"
     metadata = {
         "comment": GENERATED,

@@ -24,10 +24,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
 from kapgraph.errors import KapgraphError
+from kapgraph.loading import Source
 from kapgraph.namespaces import GRAPH_BASE
 from kapgraph.results import Term
 
@@ -168,6 +170,43 @@ def materialise(store: ox.Store, *, max_rounds: int = 50) -> Materialised:
         if rounds >= max_rounds:
             raise MaterialiseError(f"the rules did not reach a fixpoint in {max_rounds} rounds")
     return Materialised(added, round(time.perf_counter() - start, 3), rounds)
+
+
+def materialise_cached(store: ox.Store, files: list[Source]) -> None:
+    """:func:`materialise`, reusing the inferred triples computed before for the same file contents.
+
+    For in-memory stores: the inferred graph of each set of inputs is kept as N-Triples under
+    ``$XDG_CACHE_HOME/kapgraph/inferred/`` (named by the content hash the on-disk store uses), so that
+    a cold query reads it (milliseconds) instead of running the rules again. A cache that cannot be
+    read or written is ignored."""
+    import hashlib
+
+    from kapgraph.files import write_atomically
+    from kapgraph.store import cache_root, fingerprint
+
+    try:
+        # the file contents and the rules (this module's source: no stale cache after an edit); not
+        # kapgraph.__version__, whose importlib.metadata costs a cold query 0.1 s
+        digest = hashlib.sha256(Path(__file__).read_bytes() + ox.__version__.encode())
+        for record in fingerprint(files):
+            digest.update(f"{record.graph} {record.sha256}\n".encode())
+        path = cache_root() / "inferred" / f"{digest.hexdigest()[:24]}.nt"
+    except (OSError, KapgraphError):
+        materialise(store)
+        return
+    graph = ox.NamedNode(INFERRED_GRAPH)
+    try:
+        store.load(path=path, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+        return
+    except (OSError, SyntaxError, ValueError):
+        store.remove_graph(graph)
+    materialise(store)
+    data = ox.serialize(inferred_triples(store), format=ox.RdfFormat.N_TRIPLES) or b""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
+    except (OSError, KapgraphError):
+        pass  # a read-only cache folder only costs the rules' time on the next run
 
 
 def _present(store: ox.Store, triple: ox.Triple) -> bool:

@@ -130,9 +130,14 @@ def build_key(records: list[FileRecord]) -> str:
     return digest.hexdigest()[:24]
 
 
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/kapgraph`` (default ``~/.cache/kapgraph``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kapgraph"
+
+
 def default_cache(files: list[Source]) -> Path:
     """The automatic store for *files*: one folder per set of inputs under ``$XDG_CACHE_HOME/kapgraph``."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kapgraph" / "stores"
+    base = cache_root() / "stores"
     inputs = hashlib.sha256("\n".join(sorted(str(s.path.resolve()) for s in files)).encode()).hexdigest()[:16]
     return base / inputs
 

@@ -65,9 +65,12 @@ def rdflib_engine(engines: dict[str, Engine]) -> RdflibEngine:
 
 
 @pytest.fixture(scope="session")
-def rdf_graph(rdflib_engine: RdflibEngine) -> Graph:
-    """The bundled ontology and data as one rdflib graph, for oracles that walk it in Python (no SPARQL)."""
-    return rdflib_engine.graph
+def rdf_graph() -> Graph:
+    """The bundled ontology and data as one rdflib graph, for oracles that walk it in Python (no SPARQL):
+    the asserted triples only (the oracles must not lean on kapgraph's own inferred graph)."""
+    from kapgraph.backends.rdflib_graph import RdflibEngine
+
+    return RdflibEngine.load(asserted_only=True).graph
 
 
 @pytest.fixture()

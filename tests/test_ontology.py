@@ -119,3 +119,30 @@ def test_owlready2_loads_it_and_hermit_finds_it_consistent(ontology: Graph, tmp_
     with onto:
         owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
     assert list(world.inconsistent_classes()) == []
+
+
+IAO_DEFINITION = URIRef("http://purl.obolibrary.org/obo/IAO_0000115")
+
+
+def test_definitions_are_also_iao_definitions(ontology: Graph) -> None:
+    """OBO tools read IAO:0000115; it must say what skos:definition says, for every kap term."""
+    for term in kap_terms(ontology):
+        assert set(ontology.objects(term, IAO_DEFINITION)) == set(ontology.objects(term, SKOS.definition)), term
+
+
+def test_every_scheme_names_its_top_concepts(ontology: Graph) -> None:
+    schemes = set(ontology.subjects(RDF.type, SKOS.ConceptScheme))
+    assert len(schemes) >= 15
+    for scheme in schemes:
+        tops = set(ontology.objects(scheme, SKOS.hasTopConcept))
+        assert tops, f"{scheme} has no skos:hasTopConcept"
+        for top in tops:
+            assert ontology.value(top, SKOS.inScheme) == scheme, top
+            assert not [b for b in ontology.objects(top, SKOS.broader) if ontology.value(b, SKOS.inScheme) == scheme], (
+                top
+            )
+
+
+def test_the_creator_is_a_labelled_iri(ontology: Graph) -> None:
+    creator = ontology.value(ONTOLOGY, DCTERMS.creator)
+    assert isinstance(creator, URIRef) and ontology.value(creator, RDFS.label), creator

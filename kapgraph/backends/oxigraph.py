@@ -17,7 +17,7 @@ from kapgraph.errors import EngineError, QuerySyntaxError
 from kapgraph.interrupt import evaluate
 from kapgraph.limits import check_query
 from kapgraph.loading import Source, load_memory, sources
-from kapgraph.materialise import INFERRED_GRAPH, materialise
+from kapgraph.materialise import INFERRED_GRAPH, materialise_cached
 from kapgraph.namespaces import PREFIXES
 from kapgraph.results import ResultTable, from_oxigraph
 
@@ -105,7 +105,7 @@ def open_oxigraph(
     if folder is None and sum(s.path.stat().st_size for s in files) <= CACHE_THRESHOLD:
         memory = load_memory(files)
         if not asserted_only:
-            materialise(memory)
+            materialise_cached(memory, files)
         return OxigraphEngine(memory, files, asserted_only=asserted_only)
     from kapgraph import store as stores  # only for data that is not small
 
