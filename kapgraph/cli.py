@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 validation found violations; 2 bad input (usage, unreadable or
 unparsable RDF, unknown query, bad parameter, malformed query header, SPARQL syntax error, a store
-folder that cannot be used); 3 the query engine failed while evaluating a valid query; 130
-interrupted (Ctrl-C).
+folder that cannot be used, an endpoint URL that is malformed, unknown or refuses connections, a
+missing ``oxigraph`` binary); 3 the query engine failed while evaluating a valid query (including
+a time limit, or an endpoint's HTTP error or non-SPARQL answer); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -59,7 +60,54 @@ def _store(ctx: click.Context) -> Path | None:
 def _engine(ctx: click.Context, name: str) -> Any:
     from kapgraph.backends import open_engine
 
+    remote = ctx.obj.get("remote", {}) if ctx.obj else {}
+    if remote.get("endpoint"):
+        return open_engine("remote", **remote, password=_password(remote.get("user")))
     return open_engine(name, _data(ctx), store=_store(ctx))
+
+
+def _password(user: str | None) -> str | None:
+    """The password of *user*: $KAPGRAPH_PASSWORD, else a hidden prompt; never a command-line argument."""
+    if user is None:
+        return None
+    import os
+
+    secret = os.environ.get("KAPGRAPH_PASSWORD")
+    if secret is None:
+        secret = click.prompt(f"password for {user}", hide_input=True, err=True)
+    return secret
+
+
+def _remember_remote(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        ctx.ensure_object(dict).setdefault("remote", {})[param.name] = value
+    return value
+
+
+def endpoint_options(func: F) -> F:
+    """--endpoint, --timeout, --user, --graph: run the command on a SPARQL endpoint (the remote engine)."""
+    options = [
+        click.option(
+            "--endpoint", metavar="URL", envvar="KAPGRAPH_ENDPOINT", expose_value=False, callback=_remember_remote,
+            help="Query this SPARQL 1.1 endpoint instead of the local graph (Oxigraph: http://HOST:PORT/query, "
+            "Virtuoso: http://HOST:PORT/sparql). Default: $KAPGRAPH_ENDPOINT.",
+        ),
+        click.option(
+            "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", expose_value=False,
+            callback=_remember_remote, help="Time limit of each request to the endpoint, in seconds (default 60).",
+        ),
+        click.option(
+            "--user", metavar="NAME", expose_value=False, callback=_remember_remote,
+            help="HTTP basic-auth user for --endpoint; the password comes from $KAPGRAPH_PASSWORD or a prompt.",
+        ),
+        click.option(
+            "--graph", metavar="IRI", expose_value=False, callback=_remember_remote,
+            help="Query only this named graph of the endpoint (sent as default-graph-uri).",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def _remember_store(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -174,6 +222,7 @@ def list_command(fmt: str | None) -> None:
 @format_option
 @engine_option
 @curies_option
+@endpoint_options
 @store_option
 @click.pass_context
 @_errors_to_exit_codes
@@ -196,6 +245,7 @@ def query_command(
 @format_option
 @engine_option
 @curies_option
+@endpoint_options
 @store_option
 @click.pass_context
 @_errors_to_exit_codes
@@ -264,6 +314,7 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 @cli.command("info")
 @engine_option
+@endpoint_options
 @store_option
 @click.pass_context
 @_errors_to_exit_codes
@@ -279,6 +330,7 @@ def info_command(ctx: click.Context, engine: str) -> None:
 @cli.command("reproduce")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
 @engine_option
+@endpoint_options
 @store_option
 @click.pass_context
 @_errors_to_exit_codes
@@ -379,6 +431,28 @@ def synth_command(n: int, seed: int, out: Path) -> None:
         task = bar.add_task("synthesising", total=n)
         summary = synthesize(n, out, seed=seed, progress=lambda k: bar.update(task, completed=k))
     click.echo(f"wrote {summary.studies:,} synthetic studies ({summary.triples:,} triples) to {out}")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (warns if not loopback).")
+@click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True, help="Port to listen on.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True, metavar="SECONDS",
+    help="Time limit of each query, in seconds.",
+)  # fmt: skip
+@store_option
+@click.pass_context
+@_errors_to_exit_codes
+def serve_command(ctx: click.Context, host: str, port: int, timeout: float) -> None:
+    """Serve the graph read-only over SPARQL, with a query page (Oxigraph's server), until Ctrl-C.
+
+    Refuses SPARQL Update and queries that use SERVICE; binds loopback unless told otherwise."""
+    from kapgraph.serve import serve
+
+    serve(
+        _data(ctx), store=_store(ctx), host=host, port=port, timeout=timeout,
+        echo=lambda line: click.echo(line), warn=lambda line: click.echo(f"kapgraph: {line}", err=True),
+    )  # fmt: skip
 
 
 def _stderr_console() -> Any:

@@ -72,3 +72,18 @@ def rdf_graph(rdflib_engine: RdflibEngine) -> Graph:
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """``kapgraph serve`` on the bundled graph, on a free loopback port, stopped (SIGINT) at the end.
+
+    Yields its base URL (``http://127.0.0.1:PORT``); the endpoint is BASE + ``/query``."""
+    from tests.endpoint_helpers import free_port, start_serve, stop
+
+    port = free_port()
+    process = start_serve(tmp_path_factory.mktemp("serve-store"), port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
