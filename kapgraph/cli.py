@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 validation found violations; 2 bad input (usage, unreadable or
 unparsable RDF, unknown query, bad parameter, malformed query header, SPARQL syntax error, a store
-folder that cannot be used); 3 the query engine failed while evaluating a valid query; 130
-interrupted (Ctrl-C).
+folder that cannot be used, an endpoint URL that is malformed, unknown or refuses connections, a
+missing ``oxigraph`` binary); 3 the query engine failed while evaluating a valid query (including
+a time limit, or an endpoint's HTTP error or non-SPARQL answer); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def _store(ctx: click.Context) -> Path | None:
 def _engine(ctx: click.Context, name: str) -> Any:
     from kapgraph.backends import open_engine
 
+    remote = ctx.obj.get("remote", {}) if ctx.obj else {}
+    if remote.get("endpoint"):
+        return open_engine("remote", **remote, password=_password(remote.get("user")))
     return open_engine(name, _data(ctx), store=_store(ctx), asserted_only=_asserted_only(ctx))
 
 
@@ -131,6 +135,63 @@ asserted_option = click.option(
     "--asserted-only", is_flag=True, expose_value=False, callback=_remember_asserted_only,
     help="Leave out the inferred graph (the ontology's entailments, see 'kapgraph reason').",
 )  # fmt: skip
+
+
+def _password(user: str | None) -> str | None:
+    """The password of *user*: $KAPGRAPH_PASSWORD, else a hidden prompt; never a command-line argument."""
+    if user is None:
+        return None
+    import os
+
+    secret = os.environ.get("KAPGRAPH_PASSWORD")
+    if secret is None:
+        secret = click.prompt(f"password for {user}", hide_input=True, err=True)
+    return secret
+
+
+def _remember_remote(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        ctx.ensure_object(dict).setdefault("remote", {})[param.name] = value
+    return value
+
+
+def _endpoint_options(func: F, with_timeout: bool = True) -> F:
+    """--endpoint, --timeout, --user, --graph: run the command on a SPARQL endpoint (the remote engine).
+
+    query and sparql have a --timeout of their own for every engine (timeout_option), which also
+    limits each request to an endpoint."""
+    options = [
+        click.option(
+            "--endpoint", metavar="URL", envvar="KAPGRAPH_ENDPOINT", expose_value=False, callback=_remember_remote,
+            help="Query this SPARQL 1.1 endpoint instead of the local graph (Oxigraph: http://HOST:PORT/query, "
+            "Virtuoso: http://HOST:PORT/sparql). Default: $KAPGRAPH_ENDPOINT.",
+        ),
+        click.option(
+            "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", expose_value=False,
+            callback=_remember_remote, help="Time limit of each request to the endpoint, in seconds (default 60).",
+        ),
+        click.option(
+            "--user", metavar="NAME", expose_value=False, callback=_remember_remote,
+            help="HTTP basic-auth user for --endpoint; the password comes from $KAPGRAPH_PASSWORD or a prompt.",
+        ),
+        click.option(
+            "--graph", metavar="IRI", expose_value=False, callback=_remember_remote,
+            help="Query only this named graph of the endpoint (sent as default-graph-uri).",
+        ),
+    ]  # fmt: skip
+    if not with_timeout:
+        del options[1]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def endpoint_options(func: F) -> F:
+    return _endpoint_options(func)
+
+
+def endpoint_options_without_timeout(func: F) -> F:
+    return _endpoint_options(func, with_timeout=False)
 
 
 def _remember_store(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -173,6 +234,7 @@ curies_option = click.option(
 )  # fmt: skip
 timeout_option = click.option(
     "--timeout", "timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+    callback=_remember_remote,
     help="Stop the query after SECONDS (exit 3). A SERVICE call has a limit of its own "
     "($KAPGRAPH_SERVICE_TIMEOUT, default 60 s).",
 )  # fmt: skip
@@ -273,6 +335,7 @@ def list_command(fmt: str | None, tags: tuple[str, ...]) -> None:
 @engine_option
 @curies_option
 @timeout_option
+@endpoint_options_without_timeout
 @store_option
 @asserted_option
 @click.pass_context
@@ -309,6 +372,7 @@ def query_command(
 @engine_option
 @curies_option
 @timeout_option
+@endpoint_options_without_timeout
 @store_option
 @asserted_option
 @click.pass_context
@@ -387,6 +451,7 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 @cli.command("info", epilog="Example: kapgraph info")
 @engine_option
+@endpoint_options
 @store_option
 @asserted_option
 @click.pass_context
@@ -403,6 +468,7 @@ def info_command(ctx: click.Context, engine: str) -> None:
 @cli.command("reproduce", epilog="Example: kapgraph reproduce --format md")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default=None)
 @engine_option
+@endpoint_options
 @store_option
 @click.pass_context
 @_errors_to_exit_codes
@@ -505,6 +571,64 @@ def synth_command(n: int, seed: int, out: Path) -> None:
         task = bar.add_task("synthesising", total=n)
         summary = synthesize(n, out, seed=seed, progress=lambda k: bar.update(task, completed=k))
     click.echo(f"wrote {summary.studies:,} synthetic studies ({summary.triples:,} triples) to {out}")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (warns if not loopback).")
+@click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True, help="Port to listen on.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True, metavar="SECONDS",
+    help="Time limit of each query, in seconds.",
+)  # fmt: skip
+@store_option
+@click.pass_context
+@_errors_to_exit_codes
+def serve_command(ctx: click.Context, host: str, port: int, timeout: float) -> None:
+    """Serve the graph read-only over SPARQL, with a query page (Oxigraph's server), until Ctrl-C.
+
+    Refuses SPARQL Update and queries that use SERVICE; binds loopback unless told otherwise."""
+    from kapgraph.serve import serve
+
+    serve(
+        _data(ctx), store=_store(ctx), host=host, port=port, timeout=timeout,
+        echo=lambda line: click.echo(line), warn=lambda line: click.echo(f"kapgraph: {line}", err=True),
+    )  # fmt: skip
+
+
+@cli.command("push")
+@click.option("--endpoint", required=True, metavar="URL",
+              help="Graph Store HTTP Protocol endpoint (Oxigraph: http://HOST:PORT/store).")  # fmt: skip
+@click.option("--graph", required=True, metavar="IRI", help="The named graph to replace with the local graph.")
+@click.option("--update-endpoint", metavar="URL", help="SPARQL Update endpoint for the MOVE (default: .../update).")
+@click.option("--query-endpoint", metavar="URL", help="SPARQL query endpoint to verify (default: .../query).")
+@click.option("--user", metavar="NAME", help="HTTP basic-auth user; password from $KAPGRAPH_PASSWORD or a prompt.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              metavar="SECONDS", help="Time limit of each request.")  # fmt: skip
+@click.option("--chunk", type=click.IntRange(min=1), default=50_000, show_default=True, help="Triples per request.")
+@store_option
+@click.pass_context
+@_errors_to_exit_codes
+def push_command(
+    ctx: click.Context, endpoint: str, graph: str, update_endpoint: str | None, query_endpoint: str | None,
+    user: str | None, timeout: float, chunk: int,
+) -> None:  # fmt: skip
+    """Publish the whole graph (ontology + data) into GRAPH of a triple store, replacing it.
+
+    Uploads into a staging graph, moves it into place with SPARQL Update (MOVE), then checks the
+    triple count there; on failure says what the target graph holds and exits non-zero."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from kapgraph.push import push
+
+    with Progress(TextColumn("pushing"), BarColumn(), TextColumn("{task.completed:,} triples"),
+                  console=_stderr_console(), transient=True) as bar:  # fmt: skip
+        task = bar.add_task("push", total=None)
+        done = push(
+            _data(ctx), endpoint=endpoint, graph=graph, update_endpoint=update_endpoint,
+            query_endpoint=query_endpoint, user=user, password=_password(user), timeout=timeout, chunk=chunk,
+            store=_store(ctx), progress=lambda sent, total: bar.update(task, completed=sent, total=total),
+        )  # fmt: skip
+    click.echo(f"pushed {done.triples:,} triples in {done.chunks} chunk(s) to <{done.graph}>; verified by COUNT")
 
 
 def _stderr_console() -> Any:

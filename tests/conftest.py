@@ -76,3 +76,40 @@ def rdf_graph() -> Graph:
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """``kapgraph serve`` on the bundled graph, on a free loopback port, stopped (SIGINT) at the end.
+
+    Yields its base URL (``http://127.0.0.1:PORT``); the endpoint is BASE + ``/query``."""
+    from tests.endpoint_helpers import free_port, start_serve, stop
+
+    port = free_port()
+    process = start_serve(tmp_path_factory.mktemp("serve-store"), port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def writable_oxigraph(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """A writable ``oxigraph serve`` in a temporary folder on a free loopback port, killed at the end.
+
+    Yields its base URL (``/store``, ``/update``, ``/query`` below it)."""
+    import subprocess
+
+    from tests.endpoint_helpers import OXIGRAPH, free_port, stop, wait_port
+
+    port = free_port()
+    location = tmp_path_factory.mktemp("oxigraph-writable")
+    process = subprocess.Popen(
+        [str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)

@@ -10,7 +10,7 @@ import tomllib
 from tests.conftest import ROOT
 
 #: import name -> distribution name, where they differ
-DISTRIBUTIONS = {"yaml": "pyyaml"}
+DISTRIBUTIONS = {"yaml": "pyyaml", "SPARQLWrapper": "sparqlwrapper"}
 
 
 def test_every_third_party_import_is_a_declared_dependency() -> None:

@@ -6,7 +6,8 @@ pyoxigraph terms, so the same stored query runs on each and tests can compare th
 - ``oxigraph`` (default, :mod:`kapgraph.backends.oxigraph`): a native pyoxigraph store, in memory
   or on disk (:mod:`kapgraph.store`), one named graph per source file, queried over their union;
 - ``rdflib`` (:mod:`kapgraph.backends.rdflib_graph`): rdflib's in-memory graph and its own
-  pure-Python SPARQL engine, the reference to compare with.
+  pure-Python SPARQL engine, the reference to compare with;
+- ``remote`` (:mod:`kapgraph.backends.remote`): any SPARQL 1.1 Protocol endpoint, through SPARQLWrapper.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from kapgraph.errors import EngineError
 from kapgraph.loading import Source
 from kapgraph.results import ResultTable
 
-ENGINES = ("oxigraph", "rdflib")
+ENGINES = ("oxigraph", "rdflib", "remote")
 
 
 class Engine(Protocol):
@@ -46,13 +47,20 @@ def open_engine(
     *,
     store: Path | str | None = None,
     asserted_only: bool = False,
+    endpoint: str | None = None,
+    timeout: float | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    graph: str | None = None,
 ) -> Engine:
     """Load the ontology and data (bundled unless *data* is given) into the named engine.
 
     For ``oxigraph``, *store* (or ``KAPGRAPH_STORE``) names an on-disk store folder; without one,
     sources larger than :data:`kapgraph.store.CACHE_THRESHOLD` go through the automatic cache and
     smaller ones are loaded into memory. The entailed triples (:mod:`kapgraph.materialise`) are
-    queried with the asserted ones unless *asserted_only*.
+    queried with the asserted ones unless *asserted_only*. For ``remote``, *endpoint* is the query URL; *timeout*
+    (seconds, default 60), *user* and *password* (HTTP basic auth) and *graph* (``default-graph-uri``)
+    shape each request.
     """
     if name == "oxigraph":
         from kapgraph.backends.oxigraph import open_oxigraph
@@ -62,4 +70,11 @@ def open_engine(
         from kapgraph.backends.rdflib_graph import RdflibEngine
 
         return RdflibEngine.load(data, asserted_only=asserted_only)
+    if name == "remote":
+        from kapgraph.backends.remote import DEFAULT_TIMEOUT, RemoteEngine
+
+        if not endpoint:
+            raise EngineError("the remote engine needs an endpoint URL (--endpoint or KAPGRAPH_ENDPOINT)")
+        limit = DEFAULT_TIMEOUT if timeout is None else timeout
+        return RemoteEngine(endpoint, timeout=limit, user=user, password=password, graph=graph)
     raise EngineError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")

@@ -1,0 +1,171 @@
+"""``kapgraph push``: publish the whole graph (ontology + data) into a named graph of a triple store.
+
+Graph Store HTTP Protocol for the upload, SPARQL 1.1 Update for the switch, a SPARQL query to check:
+
+1. the triples go in N-Triples chunks into a fresh staging graph (``PUT`` then ``POST`` to
+   ``STORE?graph=STAGING``); a chunk never splits the triples that share a blank node, since each
+   request is a document of its own;
+2. ``MOVE <STAGING> TO <GRAPH>`` through the update endpoint replaces the target in one operation;
+3. ``COUNT`` of the target through the query endpoint must equal the local triple count.
+
+If a step fails the staging graph is dropped and the error says what the target holds now. The
+update and query endpoints are derived from an Oxigraph-style ``.../store`` URL (``.../update``,
+``.../query``) unless given. Passwords go in an ``Authorization`` header and are never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import pyoxigraph as ox
+
+from kapgraph.backends.remote import RemoteEngine, check_graph, check_url, redact, server_message
+from kapgraph.errors import EndpointUnreachable, EngineError, KapgraphError, QueryTimeout
+
+CHUNK = 50_000
+
+
+class Pushed(NamedTuple):
+    graph: str
+    triples: int
+    chunks: int
+
+
+def derived(store_url: str, last: str) -> str:
+    """The sibling endpoint of an Oxigraph ``.../store`` URL (``.../update``, ``.../query``)."""
+    head, _, tail = store_url.rstrip("/").rpartition("/")
+    if tail != "store" or not head:
+        raise EndpointUnreachable(
+            f"cannot derive the {last} endpoint from {redact(store_url)!r} (not .../store); give --{last}-endpoint"
+        )
+    return f"{head}/{last}"
+
+
+def chunks(triples: list[ox.Triple], size: int = CHUNK) -> Iterator[list[ox.Triple]]:
+    """*triples* in chunks of about *size*, the triples linked through blank nodes kept together."""
+    parent: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def root(node: ox.BlankNode) -> ox.BlankNode:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode) and isinstance(t.object, ox.BlankNode):
+            parent[root(t.subject)] = root(t.object)
+    groups: dict[object, list[ox.Triple]] = {}
+    plain: list[ox.Triple] = []
+    for t in triples:
+        node = t.subject if isinstance(t.subject, ox.BlankNode) else t.object
+        if isinstance(node, ox.BlankNode):
+            groups.setdefault(root(node), []).append(t)
+        else:
+            plain.append(t)
+    batch: list[ox.Triple] = []
+    for group in [*groups.values(), *([t] for t in plain)]:
+        if batch and len(batch) + len(group) > size:
+            yield batch
+            batch = []
+        batch.extend(group)
+    if batch:
+        yield batch
+
+
+class _Client:
+    def __init__(self, user: str | None, password: str | None, timeout: float):
+        self.timeout = timeout
+        self.headers = {}
+        if user is not None:
+            token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
+
+    def send(self, method: str, url: str, body: bytes | None, media: str | None) -> None:
+        headers = dict(self.headers, **({"Content-Type": media} if media else {}))
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        where = redact(url.split("?")[0])
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            message = server_message(exc.read()) or exc.reason
+            raise EngineError(f"{method} {where} failed (HTTP {exc.code}): {message}") from None
+        except TimeoutError:
+            raise QueryTimeout(f"{method} {where} did not answer within {self.timeout:g} s (--timeout)") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise QueryTimeout(f"{method} {where} did not answer within {self.timeout:g} s (--timeout)") from None
+            raise EndpointUnreachable(f"cannot reach {where}: {exc.reason}") from None
+        except OSError as exc:
+            raise EndpointUnreachable(f"cannot reach {where}: {exc}") from None
+
+
+def push(
+    data: Sequence[Path | str] | None,
+    *,
+    endpoint: str,
+    graph: str,
+    update_endpoint: str | None = None,
+    query_endpoint: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    timeout: float = 60.0,
+    chunk: int = CHUNK,
+    store: Path | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Pushed:
+    """Replace *graph* at the Graph Store endpoint *endpoint* with the local graph, and verify it."""
+    from kapgraph.backends.oxigraph import open_oxigraph
+
+    check_url(endpoint, "Graph Store")
+    check_graph(graph)
+    update = check_url(update_endpoint or derived(endpoint, "update"), "update endpoint")
+    query = check_url(query_endpoint or derived(endpoint, "query"), "query endpoint")
+    local = open_oxigraph(data, store=store)
+    triples = sorted({ox.Triple(q.subject, q.predicate, q.object) for q in local.store}, key=str)
+    client = _Client(user, password, timeout)
+    remote = RemoteEngine(query, timeout=timeout, user=user, password=password)
+    staging = f"urn:kapgraph:staging:{secrets.token_hex(8)}"
+    target = ox.NamedNode(graph)
+
+    def on_server() -> str:
+        try:
+            (n,) = remote.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {target} {{ ?s ?p ?o }} }}").rows[0]
+            return f"{graph} on the server holds {int(n.value) if isinstance(n, ox.Literal) else 0:,} triples"
+        except KapgraphError as exc:
+            return f"what {graph} holds on the server could not be checked ({exc})"
+
+    sent = count = 0
+    try:
+        for count, batch in enumerate(chunks(triples, chunk), start=1):
+            body = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES)
+            url = f"{endpoint}?{urllib.parse.urlencode({'graph': staging})}"
+            client.send("PUT" if count == 1 else "POST", url, body, "application/n-triples")
+            sent += len(batch)
+            if progress:
+                progress(sent, len(triples))
+        move = f"MOVE SILENT GRAPH <{staging}> TO GRAPH {target}"
+        client.send("POST", update, urllib.parse.urlencode({"update": move}).encode(),
+                    "application/x-www-form-urlencoded")  # fmt: skip
+    except KapgraphError as exc:
+        _drop(client, update, staging)
+        raise type(exc)(f"{exc}; nothing was moved into place: {on_server()}") from None
+    (n,) = remote.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {target} {{ ?s ?p ?o }} }}").rows[0]
+    there = int(n.value) if isinstance(n, ox.Literal) else -1
+    if there != len(triples):
+        raise EngineError(f"pushed {len(triples):,} triples but {graph} on the server holds {there:,}")
+    return Pushed(graph, there, count)
+
+
+def _drop(client: _Client, update: str, staging: str) -> None:
+    body = urllib.parse.urlencode({"update": f"DROP SILENT GRAPH <{staging}>"}).encode()
+    with contextlib.suppress(KapgraphError):  # best effort: a random name, nothing of the target in it
+        client.send("POST", update, body, "application/x-www-form-urlencoded")

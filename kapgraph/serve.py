@@ -1,0 +1,260 @@
+"""``kapgraph serve``: the graph as a read-only SPARQL endpoint with a query page.
+
+The server is the ``oxigraph`` binary of the ``oxigraph`` package (``serve-read-only``, union default
+graph, a query time limit) on the on-disk store of :mod:`kapgraph.store`, whose in-use lock is held
+while serving so no other kapgraph process removes the build underneath. It listens on a private
+loopback port; in front of it a small proxy of kapgraph's listens on ``--host:--port`` and forwards
+every request, except queries that use ``SERVICE``: Oxigraph's server evaluates ``SERVICE`` (it would
+fetch any URL a visitor names, including hosts on the server's own network), and has no switch to
+turn that off, so the proxy answers such queries ``403``. SPARQL Update is refused by Oxigraph itself
+(read-only mode: ``403 The server is read-only``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from kapgraph.errors import EngineError, KapgraphError, StoreError
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_TIMEOUT = 60.0
+#: the README's example: PTSD studies with psychotherapy before and after ketamine
+EXAMPLE = ("psychotherapy-before-and-after", "diagnosis", "https://w3id.org/kap/vocab/diagnosis/PTSD")
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
+
+
+class OxigraphMissing(KapgraphError):
+    """The ``oxigraph`` server binary is not installed (exit 2)."""
+
+
+def find_oxigraph() -> str:
+    """The ``oxigraph`` binary next to this Python (a virtualenv's bin/) or on PATH."""
+    beside = Path(sys.executable).parent / "oxigraph"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("oxigraph")
+    if found is None:
+        raise OxigraphMissing(
+            "the Oxigraph server binary 'oxigraph' is not installed (looked beside "
+            f"{sys.executable} and on PATH); install it with: pip install oxigraph"
+        )
+    return found
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning to print when *host* is not a loopback address."""
+    if host in LOOPBACK or host.startswith("127."):
+        return None
+    return f"warning: listening on {host}, not loopback: anyone who can reach this machine can query the graph"
+
+
+def example_query() -> str:
+    """The README's example as standalone SPARQL to paste: the stored query, its parameter bound by VALUES."""
+    import pyoxigraph as ox
+
+    from kapgraph.binding import inject_values
+    from kapgraph.catalog import Catalog
+
+    name, param, iri = EXAMPLE
+    text = "\n".join(line for line in Catalog().get(name).text.splitlines() if not line.startswith("#"))
+    return inject_values(text, {param: ox.NamedNode(iri)}).strip()
+
+
+# --- the SERVICE policy ----------------------------------------------------------------------------
+
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_NOISE = re.compile(
+    r'#[^\n]*|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'|<[^<>\"{}|^`\\\s]*>",
+    re.S,
+)
+_SERVICE = re.compile(r"(?<![\w?$:.-])SERVICE(?![\w:.-])", re.I)
+
+
+def uses_service(query: str) -> bool:
+    """Whether *query* has the ``SERVICE`` keyword (outside comments, strings and IRIs; ``\\u`` escapes decoded)."""
+    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query)
+    return bool(_SERVICE.search(_NOISE.sub(" ", decoded)))
+
+
+def query_text(target: str, content_type: str, body: bytes) -> str | None:
+    """The SPARQL query a request carries (``?query=``, a form field, or an ``application/sparql-query`` body)."""
+    texts = parse_qs(urlsplit(target).query).get("query", [])
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        texts += parse_qs(body.decode("utf-8", "replace")).get("query", [])
+    elif media == "application/sparql-query":
+        texts.append(body.decode("utf-8", "replace"))
+    return "\n".join(texts) if texts else None
+
+
+def _handler(upstream: tuple[str, int], timeout: float) -> type[BaseHTTPRequestHandler]:
+    class Proxy(BaseHTTPRequestHandler):
+        server_version = "kapgraph-serve"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: no request log
+            pass
+
+        def _answer(self, status: int, text: str) -> None:
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _forward(self) -> None:
+            if self.headers.get("Transfer-Encoding"):
+                self._answer(411, "send the request body with a Content-Length")
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            query = query_text(self.path, self.headers.get("Content-Type") or "", body)
+            if query is not None and uses_service(query):
+                self._answer(403, "SERVICE is disabled on this server: kapgraph serve does not fetch other endpoints")
+                return
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            connection = http.client.HTTPConnection(*upstream, timeout=timeout + 30)
+            try:
+                connection.request(self.command, self.path, body=body or None, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+            except OSError as exc:
+                self._answer(502, f"the Oxigraph server did not answer: {exc}")
+                return
+            finally:
+                connection.close()
+            self.send_response(response.status, response.reason)
+            for key, value in response.getheaders():
+                if key.lower() not in _HOP_BY_HOP | {"content-length"}:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _forward
+
+    return Proxy
+
+
+# --- the server ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_listening(child: subprocess.Popen[bytes], port: int, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            err = (child.stderr.read() if child.stderr else b"").decode("utf-8", "replace").strip()
+            raise EngineError(f"the Oxigraph server stopped at start (exit {child.returncode}): {err[:300]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise EngineError(f"the Oxigraph server did not listen within {limit:.0f} s")
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def serve(
+    data: Sequence[Path | str] | None = None,
+    *,
+    store: Path | str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7878,
+    timeout: float = DEFAULT_TIMEOUT,
+    echo: Callable[[str], None] = print,
+    warn: Callable[[str], None] = print,
+) -> None:
+    """Serve the graph read-only until interrupted (Ctrl-C or SIGTERM), then stop the Oxigraph server."""
+    from kapgraph import store as stores
+    from kapgraph.loading import sources
+
+    binary = find_oxigraph()
+    files = sources(data)
+    folder = store or os.environ.get("KAPGRAPH_STORE") or stores.default_cache(files)
+    opened = stores.StoreDir(folder).open(files)  # holds the build's in-use lock until closed
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    ThreadingHTTPServer.address_family = family
+    upstream_port = _free_port()
+    try:
+        proxy = ThreadingHTTPServer((host, port), _handler(("127.0.0.1", upstream_port), timeout))
+    except OSError as exc:
+        opened.close()
+        raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    proxy.daemon_threads = True
+    command = [binary, "serve-read-only", "--location", str(opened.path), "--bind", f"127.0.0.1:{upstream_port}",
+               "--union-default-graph", "--timeout-s", f"{max(1, round(timeout))}"]  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True, preexec_fn=_die_with_parent)  # fmt: skip
+    # a session of its own: Ctrl-C reaches kapgraph, which stops it; killed with kapgraph (Linux)
+    worker: threading.Thread | None = None
+    try:
+        _wait_listening(child, upstream_port)
+        shown = f"[{host}]" if ":" in host else host
+        base = f"http://{shown}:{proxy.server_address[1]}"
+        exposed = exposure_warning(host)
+        if exposed:
+            warn(exposed)
+        triples = opened.manifest.triples
+        echo(f"Serving {triples:,} triples from {opened.path} (read-only, query time limit {timeout:g} s)")
+        echo(f"Query page: {base}/")
+        echo(f"Endpoint:   {base}/query   (kapgraph query NAME --endpoint {base}/query)")
+        echo(f"Example query to paste ({EXAMPLE[0]}, {EXAMPLE[1]}=PTSD):\n{example_query()}")
+        echo("Press Ctrl-C to stop.")
+        worker = threading.Thread(target=proxy.serve_forever, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            if child.poll() is not None:
+                raise EngineError(f"the Oxigraph server stopped unexpectedly (exit {child.returncode})")
+            worker.join(0.5)
+    except KeyboardInterrupt:
+        echo("Stopped.")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if worker is not None:
+            proxy.shutdown()
+        proxy.server_close()
+        _stop(child)
+        opened.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when kapgraph dies, even by SIGKILL (no orphan server)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
