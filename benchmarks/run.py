@@ -236,6 +236,7 @@ def plot(results: dict[str, Any], out: Path) -> None:
     fig = Figure(figsize=(11, 4.2))
     left, right = fig.subplots(1, 2)
     sizes = [r["studies"] for r in results["sizes"]]
+    plotted = False
     for engine, colour in (("oxigraph", "#0072B2"), ("rdflib", "#E69F00")):
         xs, medians, worst = [], [], []
         for r in results["sizes"]:
@@ -246,7 +247,10 @@ def plot(results: dict[str, Any], out: Path) -> None:
                 worst.append(max(values))
         left.plot(xs, medians, "o-", color=colour, label=f"{engine}: median query")
         left.plot(xs, worst, "s--", color=colour, label=f"{engine}: slowest query that finished")
-    left.set(xscale="log", yscale="log", xlabel="studies", ylabel="latency (ms)", title="Stored queries")
+        plotted = plotted or bool(xs)
+    # a log axis needs a positive value: at a size where no query finished there is none
+    scale = "log" if plotted else "linear"
+    left.set(xscale=scale, yscale=scale, xlabel="studies", ylabel="latency (ms)", title="Stored queries")
     left.legend(fontsize=7)
     ox_rate = [r["load_oxigraph"].get("triples_per_s") for r in results["sizes"]]
     rd_rate = [r["load_rdflib"].get("triples_per_s") for r in results["sizes"]]
