@@ -91,3 +91,49 @@ def test_rdflib_cannot_order_durations_as_the_readme_says(engines: dict[str, Eng
     q = PREFIXES + 'SELECT ?o WHERE { ?o kap:timePoint ?t FILTER (?t >= "P60D"^^xsd:duration) }'
     assert engines["oxigraph"].query(q).rows
     assert engines["rdflib"].query(q).rows == []
+
+
+# --- outcome domains and arm roles ------------------------------------------------------------
+
+
+def _pairs(engine: Engine, query: str) -> dict[str, str]:
+    rows = engine.query(PREFIXES + query).rows
+    return {value(r[0]).split("/study/")[1]: value(r[1]).rsplit("/", 1)[1] for r in rows}
+
+
+def test_every_outcome_has_one_domain_and_every_arm_one_role(engines: dict[str, Engine]) -> None:
+    ox = engines["oxigraph"]
+    assert (
+        ox.query(PREFIXES + "SELECT ?o WHERE { ?o a kap:Outcome FILTER NOT EXISTS { ?o kap:outcomeDomain ?d } }").rows
+        == []
+    )
+    assert ox.query(PREFIXES + "SELECT ?a WHERE { ?a a kap:Arm FILTER NOT EXISTS { ?a kap:armRole ?r } }").rows == []
+
+
+def test_arm_roles_follow_the_review(engines: dict[str, Engine]) -> None:
+    roles = _pairs(engines["oxigraph"], "SELECT ?a ?r WHERE { ?a kap:armRole ?r }")
+    # "randomly assigned 55 cocaine-dependent participants to receive a single ketamine or midazolam infusion"
+    assert roles["dakwar2019/arm-ketamine"] == "experimental" and roles["dakwar2019/arm-midazolam"] == "comparator"
+    # "ketamine + TIMBER vs saline + TIMBER"
+    assert roles["pradhan2018/arm-saline"] == "comparator"
+    # "investigated whether repeated ketamine dosing increased abstinence rates"
+    assert roles["krupitsky2007/arm-multi-dose"] == "experimental"
+    # "Becker²⁸ presented case reports of two female participants."
+    assert roles["becker2014/arm-case1"] == roles["becker2014/arm-case2"] == "case"
+    # "In a sample of 10 unmedicated OCD outpatients" (no control group)
+    assert roles["rodriguez2016/arm-ketamine-cbt"] == "single-group"
+
+
+def test_outcome_domains_follow_the_review(engines: dict[str, Engine]) -> None:
+    domains = _pairs(engines["oxigraph"], "SELECT ?o ?d WHERE { ?o kap:outcomeDomain ?d }")
+    # "Visual Analog Scale of Cravings"
+    assert domains["krupitsky2002/outcome-craving"] == "craving"
+    # "reported reduced suicidality as measured by item 10 on the ... (MADRS)"
+    assert domains["adams2017/outcome-suicidality"] == "suicidality"
+    # "Numeric Pain Rating Scale (NPRS)"
+    assert domains["keizer2020/outcome-pain"] == "pain-intensity"
+    # "The difference in treatment retention between the two groups was not significant."
+    assert domains["krupitsky2007/outcome-retention"] == "treatment-engagement"
+    abstinence = {k.split("/")[0] for k, v in domains.items() if v == "abstinence"}
+    # abstinence is reported for cannabis, cocaine, alcohol, heroin (x2) and opioids (Ocker)
+    assert abstinence == {"azhari2021", "dakwar2019", "dakwar2020", "krupitsky2002", "krupitsky2007", "ocker2020"}
