@@ -30,6 +30,7 @@ PARAM_TYPES = {"concept", "study", "string", "integer", "enum", "endpoint"}
 SCHEMES = {
     "design", "design-feature", "diagnosis", "substance", "drug", "route", "frequency", "unit",
     "dose-role", "psychotherapy", "phase", "timing", "comparator", "instrument", "setting",
+    "outcome-domain", "arm-role", "direction", "change", "significance",
 }  # fmt: skip
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 

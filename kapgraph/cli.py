@@ -573,7 +573,7 @@ def synth_command(n: int, seed: int, out: Path) -> None:
     click.echo(f"wrote {summary.studies:,} synthetic studies ({summary.triples:,} triples) to {out}")
 
 
-@cli.command("serve")
+@cli.command("serve", epilog="Example: kapgraph serve --port 7878 (then open http://127.0.0.1:7878/)")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (warns if not loopback).")
 @click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True, help="Port to listen on.")
 @click.option(
@@ -595,7 +595,10 @@ def serve_command(ctx: click.Context, host: str, port: int, timeout: float) -> N
     )  # fmt: skip
 
 
-@cli.command("push")
+@cli.command(
+    "push",
+    epilog="Example: kapgraph push --endpoint http://127.0.0.1:7878/store --graph https://w3id.org/kap/graph/published",
+)
 @click.option("--endpoint", required=True, metavar="URL",
               help="Graph Store HTTP Protocol endpoint (Oxigraph: http://HOST:PORT/store).")  # fmt: skip
 @click.option("--graph", required=True, metavar="IRI", help="The named graph to replace with the local graph.")

@@ -85,7 +85,8 @@ def vocabulary_of(iri: str) -> str | None:
 
 
 def void_triples(engine: Engine, version: str) -> list[ox.Triple]:
-    """VoID + DCAT description of the graph *engine* holds."""
+    """VoID + DCAT description of the graph *engine* holds (give it an asserted-only engine to
+    describe the published files without kapgraph's inferred graph)."""
     b = _Builder()
     ds = ox.NamedNode(DATASET_IRI)
     b.a(ds, VOID + "Dataset")

@@ -110,6 +110,8 @@ def page_of(iri: str) -> str | None:
         return "id/review.html" + (f"#{local}" if local else "")
     if iri.startswith(BASE + "query/"):
         return f"query/{iri[len(BASE) + 6 :]}.html"
+    if iri == BASE + "id/kapgraph-developers":  # the ontology's creator: the project, whose home this is
+        return "index.html"
     return None
 
 
@@ -757,8 +759,11 @@ def build(
     )
     site.write()
     (out / "catalog.ttl").write_text(examples.turtle(), encoding="utf-8")
+    from kapgraph.backends import open_engine
+
+    asserted = open_engine("oxigraph", data, asserted_only=True)
     (out / "void.ttl").write_text(
-        metadata.turtle(metadata.void_triples(engine, kapgraph.__version__)), encoding="utf-8"
+        metadata.turtle(metadata.void_triples(asserted, kapgraph.__version__)), encoding="utf-8"
     )
     graphs = sorted({s.graph for s in engine.sources})
     sd = metadata.service_description(examples.ENDPOINT, graphs)
