@@ -24,9 +24,10 @@ MATCH, DISCREPANCY, MISMATCH = "match", "discrepancy", "MISMATCH"
 _CLAIMS = """
 PREFIX kap:  <https://w3id.org/kap/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?id ?label ?paper ?group ?statistic WHERE {
+SELECT ?id ?label ?paper ?group ?statistic ?explainedValue WHERE {
   ?claim a kap:ReviewClaim ; kap:claimId ?id ; rdfs:label ?label ; kap:statedValue ?paper ; kap:claimGroup ?group .
   OPTIONAL { ?claim kap:statistic ?statistic }
+  OPTIONAL { ?claim kap:explainedValue ?explainedValue }
 }"""
 
 _EXPLAINED = """
@@ -44,20 +45,20 @@ class NothingToReproduce(KapgraphError):
     """The data holds no kap:ReviewClaim: a check that checks nothing is not a pass (exit 2)."""
 
 
-def explains(adopted: str | None, graph: float | int | None) -> bool:
-    """Whether a discrepancy whose kap:adoptedValue is *adopted* explains the computed value *graph*.
+def explains(adopted: str | None, graph: float | int | None, explained: float | int | None = None) -> bool:
+    """Whether a discrepancy whose kap:adoptedValue is *adopted* explains the computed value *graph*
+    of a claim whose kap:explainedValue is *explained*.
 
-    An adopted value that starts with a number ("600", "5 (Wilkinson 2017, ...)") explains that
-    number only: any other computed value is a MISMATCH. A discrepancy with a descriptive adopted
-    value (the session statistics: "the exact totals the study descriptions give") explains any
-    computed value, as long as there is one.
+    An explanation is bound to one value: the claim's kap:explainedValue if it has one, else the
+    number an adopted value starts with ("600", "5 (Wilkinson 2017, ...)"). Any other computed
+    value, and any value when neither names a number, is a MISMATCH.
     """
-    if adopted is None:
-        return graph is not None
-    match = _LEADING_NUMBER.match(adopted)
-    if match is None:
-        return graph is not None
-    return graph is not None and Decimal(match.group(1)) == Decimal(str(graph))
+    if graph is None:
+        return False
+    if explained is not None:
+        return Decimal(str(explained)) == Decimal(str(graph))
+    match = _LEADING_NUMBER.match(adopted or "")
+    return match is not None and Decimal(match.group(1)) == Decimal(str(graph))
 
 
 @dataclass(frozen=True)
@@ -118,19 +119,18 @@ def reproduce(engine: Engine, catalog: Catalog | None = None) -> list[ClaimCheck
         claim_id = value(record["id"])
         paper = _number(record["paper"])
         assert paper is not None
+        bound = _number(record["explainedValue"]) if "explainedValue" in record else None
         if value(record["group"]) == "sessions" and "statistic" in record:
             graph = stats.get(value(record["statistic"]))
         else:
             graph = computed.get(claim_id)
         if graph is not None and Decimal(str(graph)) == Decimal(str(paper)):
             status, note = MATCH, ""
-        elif claim_id in explained and explains(explained[claim_id][1], graph):
+        elif claim_id in explained and explains(explained[claim_id][1], graph, bound):
             status, note = DISCREPANCY, explained[claim_id][0]
         elif claim_id in explained:
-            status, note = (
-                MISMATCH,
-                (f"the recorded kap:Discrepancy explains {explained[claim_id][1]}, not the computed {graph}"),
-            )
+            what = bound if bound is not None else explained[claim_id][1]
+            status, note = MISMATCH, f"the recorded kap:Discrepancy explains {what}, not the computed {graph}"
         elif graph is None and claim_id not in computed and value(record["group"]) != "sessions":
             status, note = MISMATCH, "no stored query under queries/review/ computes this claim"
         else:

@@ -106,3 +106,19 @@ def test_session_statistics_come_from_per_study_totals() -> None:
     totals = sorted(int(to_python(r["sessions"])) for r in records)  # type: ignore[call-overload]
     assert len(totals) == GRAPH_VALUES["sessions-reporting"]
     assert (totals[0], totals[-1]) == (GRAPH_VALUES["sessions-min"], GRAPH_VALUES["sessions-max"])
+
+
+def test_an_explanation_is_bound_to_the_value_it_explains(runner: CliRunner, tmp_path: Path) -> None:
+    """The sessions discrepancy explains the computed maximum of 52 (kap:explainedValue); a study
+    changed to 53 sessions makes that claim a MISMATCH, not a silently explained discrepancy."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    study = data / "studies" / "adams2017.ttl"
+    text = study.read_text(encoding="utf-8")
+    assert text.count("kap:sessionCount 52") == 1
+    study.write_text(text.replace("kap:sessionCount 52", "kap:sessionCount 53"), encoding="utf-8")
+    result = runner.invoke(cli, ["--data", str(data), "reproduce", "--format", "json"])
+    assert result.exit_code == 1
+    broken = {i["id"]: i for i in json.loads(result.stdout) if i["status"] == MISMATCH}
+    assert set(broken) == {"sessions-max"}
+    assert "explains 52, not the computed 53" in broken["sessions-max"]["note"]
