@@ -35,7 +35,7 @@ from kapgraph.results import Term
 
 INFERRED_GRAPH = GRAPH_BASE + "inferred"
 #: bump when the rules change, so that cached stores are rebuilt
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -44,16 +44,28 @@ _TYPE = ox.NamedNode(RDF + "type")
 
 _PREFIXES = f"PREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\nPREFIX owl: <{OWL}>\n"
 
-#: the rules that do not depend on the class expressions, as CONSTRUCT queries over the union
+#: the rules that do not depend on the class expressions, as (template, pattern) over the union: each
+#: becomes ``CONSTRUCT { template } WHERE { pattern FILTER NOT EXISTS { template } }`` (see :func:`_rule`)
 _FIXED_RULES = {
-    "sub-property": "CONSTRUCT { ?s ?q ?o } WHERE { ?p rdfs:subPropertyOf ?q . FILTER(?p != ?q) ?s ?p ?o }",
-    "sub-class": "CONSTRUCT { ?x a ?d } WHERE { ?c rdfs:subClassOf ?d . FILTER(isIRI(?d) && ?c != ?d) ?x a ?c }",
-    "inverse": "CONSTRUCT { ?o ?q ?s . ?b ?p ?a } WHERE { ?p owl:inverseOf ?q . { ?s ?p ?o } UNION { ?a ?q ?b } }",
-    "transitive": "CONSTRUCT { ?x ?p ?z } WHERE { ?p a owl:TransitiveProperty . ?x ?p ?y . ?y ?p ?z }",
-    "chain": """CONSTRUCT { ?x ?r ?z } WHERE {
-        ?r owl:propertyChainAxiom ?l . ?l rdf:first ?p1 ; rdf:rest ?l2 . ?l2 rdf:first ?p2 ; rdf:rest rdf:nil .
-        ?x ?p1 ?y . ?y ?p2 ?z }""",
+    "sub-property": ("?s ?q ?o", "?p rdfs:subPropertyOf ?q . FILTER(?p != ?q) ?s ?p ?o"),
+    "sub-class": ("?x a ?d", "?c rdfs:subClassOf ?d . FILTER(isIRI(?d) && ?c != ?d) ?x a ?c"),
+    "inverse": ("?o ?q ?s", "?p owl:inverseOf ?q . ?s ?p ?o"),
+    "inverse-back": ("?o ?p ?s", "?p owl:inverseOf ?q . ?s ?q ?o"),
+    "transitive": ("?x ?p ?z", "?p a owl:TransitiveProperty . ?x ?p ?y . ?y ?p ?z"),
+    "chain": (
+        "?x ?r ?z",
+        """?r owl:propertyChainAxiom ?l . ?l rdf:first ?p1 ; rdf:rest ?l2 . ?l2 rdf:first ?p2 ; rdf:rest rdf:nil .
+        ?x ?p1 ?y . ?y ?p2 ?z""",
+    ),
 }
+
+
+def _rule(template: str, pattern: str) -> str:
+    """A rule as a CONSTRUCT that yields only what the store does not hold yet (asserted or inferred).
+
+    The engine filters natively, so a round costs what it derives anew, not what was derived before."""
+    return f"{_PREFIXES}CONSTRUCT {{ {template} }} WHERE {{ {pattern} FILTER NOT EXISTS {{ {template} }} }}"
+
 
 _DEFINED = "SELECT ?c ?e WHERE { ?c owl:equivalentClass ?e . FILTER(isIRI(?c) && isBlank(?e)) } ORDER BY ?c"
 
@@ -132,13 +144,13 @@ def defined_class_rules(store: ox.Store) -> dict[str, str]:
     for row in solutions:
         cls, expr = row["c"], row["e"]
         compiler = _Compiler(store)
-        rules[cls.value] = f"CONSTRUCT {{ ?x a {cls} }} WHERE {{ {compiler.pattern(expr, '?x')} }}"
+        rules[cls.value] = _rule(f"?x a {cls}", "{ " + compiler.pattern(expr, "?x") + " }")
     return rules
 
 
 def rules(store: ox.Store) -> dict[str, str]:
     """Every rule, by name: the fixed ones and one per defined class."""
-    return {**{k: _PREFIXES + v for k, v in _FIXED_RULES.items()}, **defined_class_rules(store)}
+    return {**{k: _rule(*v) for k, v in _FIXED_RULES.items()}, **defined_class_rules(store)}
 
 
 def materialise(store: ox.Store, *, max_rounds: int = 50) -> Materialised:
@@ -161,8 +173,7 @@ def materialise(store: ox.Store, *, max_rounds: int = 50) -> Materialised:
                 # blank nodes are local to a file (and renamed by each parser): only IRIs are inferred
                 if isinstance(triple.subject, ox.BlankNode | ox.Triple) or isinstance(triple.object, ox.BlankNode):
                     continue
-                if not _present(store, triple):
-                    new.add(triple)
+                new.add(triple)
         if not new:
             break
         store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in new)
@@ -207,12 +218,6 @@ def materialise_cached(store: ox.Store, files: list[Source]) -> None:
         write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
     except (OSError, KapgraphError):
         pass  # a read-only cache folder only costs the rules' time on the next run
-
-
-def _present(store: ox.Store, triple: ox.Triple) -> bool:
-    for _ in store.quads_for_pattern(triple.subject, triple.predicate, triple.object, None):
-        return True
-    return False
 
 
 def inferred_triples(store: ox.Store) -> Iterable[ox.Triple]:
