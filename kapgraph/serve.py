@@ -226,11 +226,14 @@ def serve(
         if exposed:
             warn(exposed)
         triples = opened.manifest.triples
-        echo(f"Serving {triples:,} triples from {opened.path} (read-only, query time limit {timeout:g} s)")
-        echo(f"Query page: {base}/")
-        echo(f"Endpoint:   {base}/query   (kapgraph query NAME --endpoint {base}/query)")
-        echo(f"Example query to paste ({EXAMPLE[0]}, {EXAMPLE[1]}=PTSD):\n{example_query()}")
-        echo("Press Ctrl-C to stop.")
+        # one write, composed first: a Ctrl-C right after start-up never cuts the banner in half
+        echo(
+            f"Serving {triples:,} triples from {opened.path} (read-only, query time limit {timeout:g} s)\n"
+            f"Query page: {base}/\n"
+            f"Endpoint:   {base}/query   (kapgraph query NAME --endpoint {base}/query)\n"
+            f"Example query to paste ({EXAMPLE[0]}, {EXAMPLE[1]}=PTSD):\n{example_query()}\n"
+            "Press Ctrl-C to stop."
+        )
         worker = threading.Thread(target=proxy.serve_forever, daemon=True)
         worker.start()
         while worker.is_alive():

@@ -66,14 +66,38 @@ def test_the_query_page_is_served(served):
 
 
 @pytest.mark.server
+def _read_until(process, last: str, limit: float = 60.0) -> str:
+    """Standard output up to and including the line *last* (fails after *limit* seconds).
+
+    Reads the pipe's file descriptor directly: a text-mode readline would buffer lines the selector
+    cannot see."""
+    import os
+    import selectors
+
+    fd = process.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + limit
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while (last + "\n").encode() not in seen:
+            if not selector.select(max(0.0, deadline - time.monotonic())):
+                pytest.fail(f"no {last!r} within {limit:g} s; got {seen!r}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                pytest.fail(f"serve ended before {last!r}; got {seen!r}")
+            seen += chunk
+    return seen.decode()
+
+
 def test_ctrl_c_stops_the_server_and_its_child(tmp_path):
     port = free_port()
     process = start_serve(tmp_path / "store", port)
-    time.sleep(0.3)
+    banner = _read_until(process, "Press Ctrl-C to stop.")  # the listening port comes before the banner
     (child,) = children(process.pid)
     assert "oxigraph" in Path(f"/proc/{child}/cmdline").read_text()
     code = stop(process, signal.SIGINT)  # to the whole process group, as a terminal's Ctrl-C
-    out, err = process.communicate()
+    rest, err = process.communicate()
+    out = banner + rest
     assert code == 0, err
     assert f"Query page: http://127.0.0.1:{port}/" in out and f"Endpoint:   http://127.0.0.1:{port}/query" in out
     assert "VALUES (?diagnosis) { (<https://w3id.org/kap/vocab/diagnosis/PTSD>) }" in out
