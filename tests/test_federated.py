@@ -33,7 +33,7 @@ from kapgraph.errors import EndpointUnreachable, EngineError, ParameterError
 from kapgraph.namespaces import STUDY_IRI
 from kapgraph.results import ResultTable, Term, from_oxigraph, value
 from tests.conftest import SLUGS, TEST_DATA
-from tests.endpoint_helpers import CountingProxy, silent_socket
+from tests.endpoint_helpers import CountingProxy, Listener, answer, silent_socket
 
 MESH = "federated/mesh-diagnoses"
 WIKIDATA = "federated/wikidata-drugs"
@@ -342,6 +342,21 @@ def test_an_endpoint_that_never_answers_exits_3_at_the_timeout(name: str) -> Non
         result = CliRunner().invoke(cli, ["query", name, "--param", f"endpoint={url}", "--timeout", "1"])
     assert result.exit_code == 3, result.output
     assert f"kapgraph: error: {url} did not answer within the time limit of 1 s (--timeout)" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "media", "shown"),
+    [(500, b"Virtuoso 42000 Error SR171: Transaction timed out", "text/plain", "stopped the query at its time limit"),
+     (503, b"Service Unavailable: try later", "text/plain", "failed (HTTP 503): Service Unavailable: try later"),
+     (200, b"<html>a login page</html>", "text/html", "answered with text/html, not SPARQL results")],
+)  # fmt: skip
+def test_a_failing_endpoint_exits_3_with_its_message(status: int, body: bytes, media: str, shown: str) -> None:
+    with Listener(answer(status, body, media)) as listener:
+        url = listener.url + "sparql"
+        result = CliRunner().invoke(cli, ["query", WIKIDATA, "--param", f"endpoint={url}"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith(f"kapgraph: error: {url} ") and shown in result.stderr
     assert "Traceback" not in result.output
 
 
