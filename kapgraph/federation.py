@@ -134,6 +134,8 @@ def check(text: str, federation: Federation) -> str | None:
         if not uses(service.pattern, federation.join):
             return f"the SERVICE {service.target} pattern does not use the join variable ?{federation.join}"
     _, query = split_prologue(text)
+    if query[:6].upper() != "SELECT":
+        return "a bind join needs a SELECT query"
     head = query[: query.upper().find("WHERE")] if "WHERE" in query.upper() else query
     if not re.match(r"SELECT\s+(?:(?:DISTINCT|REDUCED)\s+)?\*", head, re.I) and not uses(head, federation.join):
         return f"the join variable ?{federation.join} is not projected by the query"

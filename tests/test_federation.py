@@ -145,6 +145,9 @@ BAD = {
                    "no SERVICE clause"),
     "not-in-service": ("#+ federation: {join: kind}\n", BODY.replace("SELECT ?thing", "SELECT ?kind ?thing"),
                        "does not use the join variable ?kind"),
+    "not-select": ("#+ federation: {join: thing}\n",
+                   "ASK { ?thing a ?kind . SERVICE ?endpoint { ?thing <http://x/label> ?label } }\n",
+                   "needs a SELECT query"),
     "not-projected": ("#+ federation: {join: thing}\n", BODY.replace("SELECT ?thing ?label", "SELECT ?label"),
                       "?thing is not projected"),
 }  # fmt: skip
