@@ -11,7 +11,7 @@ from kapgraph.backends import Engine, open_engine
 from kapgraph.binding import bind, inject_services, inject_values
 from kapgraph.catalog import Catalog, StoredQuery
 from kapgraph.errors import QuerySyntaxError
-from kapgraph.results import ResultTable, to_python
+from kapgraph.results import ResultTable, Term, to_python
 
 DataPaths = Sequence[Path | str] | None
 StorePath = Path | str | None
@@ -36,12 +36,46 @@ def run_query(
     runner = engine_for(engine, data, store)
     bindings = bind(runner, query, params or {})
     endpoints = {p.name for p in query.params if p.type == "endpoint"}
-    text = inject_services(query.text, {k: v for k, v in bindings.items() if k in endpoints})
     values = {k: v for k, v in bindings.items() if k not in endpoints}
+    if query.federation is not None:
+        return _bind_join(runner, query, bindings, values)
+    text = inject_services(query.text, {k: v for k, v in bindings.items() if k in endpoints})
     try:
         return runner.query(inject_values(text, values))
     except QuerySyntaxError as exc:
         raise QuerySyntaxError(stored_query_error(query.path, text, bool(values), str(exc))) from None
+
+
+def _bind_join(
+    runner: Engine, query: StoredQuery, bindings: Mapping[str, Term], values: Mapping[str, Term]
+) -> ResultTable:
+    """A federated query evaluated by :func:`kapgraph.federation.bind_join`: the local part on *runner*,
+    each SERVICE pattern on its endpoint through the remote engine, the join on *runner*.
+
+    Each request to an endpoint has the time limit of the block (``--timeout``), at most
+    ``$KAPGRAPH_SERVICE_TIMEOUT`` seconds (default 60)."""
+    from kapgraph.backends.remote import RemoteEngine
+    from kapgraph.federation import bind_join
+    from kapgraph.interrupt import SERVICE_TIMEOUT, current_limit
+
+    assert query.federation is not None
+    limit = current_limit()
+    timeout = SERVICE_TIMEOUT if limit is None else min(limit, SERVICE_TIMEOUT)
+
+    def run(sparql: str) -> ResultTable:
+        try:
+            return runner.query(sparql)
+        except QuerySyntaxError as exc:
+            raise QuerySyntaxError(f"{query.path}: {exc}") from None
+
+    text = bind_join(
+        run,
+        inject_values(query.text, values),
+        query.federation,
+        bindings,
+        lambda url: RemoteEngine(url, timeout=timeout),
+    )
+    return run(text)
 
 
 def stored_query_error(path: Path, text: str, bound: bool, message: str) -> str:

@@ -23,7 +23,7 @@ import yaml
 from kapgraph import resources
 from kapgraph.errors import CatalogError, UnknownQueryError
 
-HEADER_KEYS = {"summary", "description", "params", "tags"}
+HEADER_KEYS = {"summary", "description", "params", "tags", "federation"}
 PARAM_KEYS = {"type", "scheme", "values", "default", "required", "description", "example"}
 PARAM_TYPES = {"concept", "study", "string", "integer", "enum", "endpoint"}
 #: concept schemes a ``concept`` parameter may name (``https://w3id.org/kap/vocab/<name>``)
@@ -32,6 +32,10 @@ SCHEMES = {
     "dose-role", "psychotherapy", "phase", "timing", "comparator", "instrument", "setting",
     "outcome-domain", "arm-role", "direction", "change", "significance",
 }  # fmt: skip
+#: local values per request of a bind join when the header names no ``batch`` (kapgraph.federation)
+DEFAULT_BATCH = 50
+#: the most a header may ask for: a request holds its values in the query text
+MAX_BATCH = 1000
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 
 
@@ -47,6 +51,15 @@ class Param(NamedTuple):
     example: str | None = None
 
 
+class Federation(NamedTuple):
+    """A header's ``federation`` declaration: the bind join of :mod:`kapgraph.federation`."""
+
+    #: the variable (without ``?``) that the local part binds and every ``SERVICE`` pattern uses
+    join: str
+    #: the most local values sent to an endpoint in one request
+    batch: int = DEFAULT_BATCH
+
+
 class StoredQuery(NamedTuple):
     name: str
     path: Path
@@ -55,6 +68,8 @@ class StoredQuery(NamedTuple):
     params: tuple[Param, ...]
     tags: tuple[str, ...]
     text: str
+    #: the bind-join declaration of a federated query (``#+ federation: {join: VAR, batch: N}``), else None
+    federation: Federation | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -151,6 +166,7 @@ def read_query(path: Path, name: str) -> StoredQuery:
     tags = data.get("tags") or []
     if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         raise _fail(path, 1, "'tags' must be a list of words")
+    federation = _parse_federation(path, data.get("federation"), text)
     return StoredQuery(
         name=name,
         path=path,
@@ -159,7 +175,33 @@ def read_query(path: Path, name: str) -> StoredQuery:
         params=params,
         tags=tuple(tags),
         text=text,
+        federation=federation,
     )
+
+
+def _parse_federation(path: Path, spec: Any, text: str) -> Federation | None:
+    """The ``federation`` declaration: ``{join: VAR, batch: N}`` (see :mod:`kapgraph.federation`)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - {"join", "batch"}:
+        raise _fail(path, 1, "'federation' must be a mapping like {join: descriptor, batch: 50}")
+    join = spec.get("join")
+    if not isinstance(join, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", join):
+        raise _fail(path, 1, f"'federation': 'join' must name the join variable (without '?'), got {join!r}")
+    batch = spec.get("batch", DEFAULT_BATCH)
+    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= MAX_BATCH:
+        raise _fail(path, 1, f"'federation': 'batch' must be a whole number from 1 to {MAX_BATCH}, got {batch!r}")
+    from kapgraph.errors import QuerySyntaxError
+    from kapgraph.federation import check
+
+    declared = Federation(join, batch)
+    try:
+        problem = check(text, declared)
+    except QuerySyntaxError as exc:
+        problem = str(exc)
+    if problem:
+        raise _fail(path, 1, f"'federation': {problem}")
+    return declared
 
 
 class Catalog:

@@ -600,11 +600,16 @@ def serve_command(ctx: click.Context, host: str, port: int, timeout: float) -> N
     epilog="Example: kapgraph push --endpoint http://127.0.0.1:7878/store --graph https://w3id.org/kap/graph/published",
 )
 @click.option("--endpoint", required=True, metavar="URL",
-              help="Graph Store HTTP Protocol endpoint (Oxigraph: http://HOST:PORT/store).")  # fmt: skip
+              help="Graph Store HTTP Protocol endpoint (Oxigraph: http://HOST:PORT/store, Virtuoso: "
+              "http://HOST:PORT/sparql-graph-crud-auth).")  # fmt: skip
 @click.option("--graph", required=True, metavar="IRI", help="The named graph to replace with the local graph.")
-@click.option("--update-endpoint", metavar="URL", help="SPARQL Update endpoint for the MOVE (default: .../update).")
-@click.option("--query-endpoint", metavar="URL", help="SPARQL query endpoint to verify (default: .../query).")
-@click.option("--user", metavar="NAME", help="HTTP basic-auth user; password from $KAPGRAPH_PASSWORD or a prompt.")
+@click.option("--update-endpoint", metavar="URL",
+              help="SPARQL Update endpoint for the MOVE (default: .../update; Virtuoso: .../sparql-auth).")  # fmt: skip
+@click.option("--query-endpoint", metavar="URL",
+              help="SPARQL query endpoint to verify (default: .../query; Virtuoso: .../sparql).")  # fmt: skip
+@click.option("--user", metavar="NAME",
+              help="User for HTTP basic or digest auth (as the server asks); password from $KAPGRAPH_PASSWORD "
+              "or a prompt.")  # fmt: skip
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               metavar="SECONDS", help="Time limit of each request.")  # fmt: skip
 @click.option("--chunk", type=click.IntRange(min=1), default=50_000, show_default=True, help="Triples per request.")

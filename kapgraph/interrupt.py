@@ -61,6 +61,11 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         _LIMIT.reset(token)
 
 
+def current_limit() -> float | None:
+    """The time limit (seconds) that :func:`time_limit` set for the current block, or None."""
+    return _LIMIT.get()
+
+
 def services(sparql: str) -> list[str]:
     """The endpoint IRIs a query calls with ``SERVICE <...>``."""
     return _SERVICE.findall(sparql)

@@ -9,8 +9,9 @@ Graph Store HTTP Protocol for the upload, SPARQL 1.1 Update for the switch, a SP
 3. ``COUNT`` of the target through the query endpoint must equal the local triple count.
 
 If a step fails the staging graph is dropped and the error says what the target holds now. The
-update and query endpoints are derived from an Oxigraph-style ``.../store`` URL (``.../update``,
-``.../query``) unless given. Passwords go in an ``Authorization`` header and are never printed.
+update and query endpoints are derived from an Oxigraph ``.../store`` URL (``.../update``, ``.../query``)
+or a Virtuoso ``.../sparql-graph-crud-auth`` one (``.../sparql-auth``, ``.../sparql``) unless given.
+Passwords go in an ``Authorization`` header, Basic or Digest as the server asks, and are never printed.
 """
 
 from __future__ import annotations
@@ -39,12 +40,22 @@ class Pushed(NamedTuple):
     chunks: int
 
 
+#: Virtuoso's Graph Store endpoints and their siblings: (update endpoint, query endpoint)
+VIRTUOSO = {"sparql-graph-crud-auth": ("sparql-auth", "sparql"), "sparql-graph-crud": ("sparql", "sparql")}
+
+
 def derived(store_url: str, last: str) -> str:
-    """The sibling endpoint of an Oxigraph ``.../store`` URL (``.../update``, ``.../query``)."""
+    """The sibling endpoint of a Graph Store URL: Oxigraph's ``.../store`` gives ``.../update`` and
+    ``.../query``; Virtuoso's ``.../sparql-graph-crud-auth`` gives ``.../sparql-auth`` (updates need the
+    authenticated endpoint) and ``.../sparql``, its ``.../sparql-graph-crud`` gives ``.../sparql``."""
     head, _, tail = store_url.rstrip("/").rpartition("/")
+    if head and tail in VIRTUOSO:
+        update, query = VIRTUOSO[tail]
+        return f"{head}/{update if last == 'update' else query}"
     if tail != "store" or not head:
         raise EndpointUnreachable(
-            f"cannot derive the {last} endpoint from {redact(store_url)!r} (not .../store); give --{last}-endpoint"
+            f"cannot derive the {last} endpoint from {redact(store_url)!r} (not .../store or Virtuoso's "
+            f".../sparql-graph-crud-auth); give --{last}-endpoint"
         )
     return f"{head}/{last}"
 
@@ -81,18 +92,55 @@ def chunks(triples: list[ox.Triple], size: int = CHUNK) -> Iterator[list[ox.Trip
 
 
 class _Client:
-    def __init__(self, user: str | None, password: str | None, timeout: float):
+    """HTTP requests with the credentials given, in the scheme the server asks for: Basic (Fuseki, Oxigraph
+    behind a proxy) or Digest (Virtuoso's ``-auth`` endpoints). Nothing is sent before the server asks: each
+    request is preceded by the same request without a body, whose ``401`` challenge gives the scheme (and
+    the digest nonce); the request itself then goes once, with its ``Authorization``. (Answering the
+    challenge of the full request instead fails on Virtuoso: it answers ``401`` and closes the connection
+    before reading a large body, a broken pipe.)"""
+
+    def __init__(self, user: str | None, password: str | None, timeout: float, urls: Sequence[str] = ()):
         self.timeout = timeout
-        self.headers = {}
-        if user is not None:
-            token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
-            self.headers["Authorization"] = f"Basic {token}"
+        self.user = user
+        self.passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        for url in urls:  # the credentials go to these servers only
+            parts = urllib.parse.urlsplit(url)
+            self.passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", user or "", password or "")
+        self._digest = urllib.request.HTTPDigestAuthHandler(self.passwords)
+
+    def _authorization(self, method: str, url: str, media: str | None) -> str | None:
+        """The ``Authorization`` header the server's challenge asks for, or None if it asks for none."""
+        if self.user is None:
+            return None
+        probe = urllib.request.Request(url, data=b"", method=method, headers={"Content-Type": media} if media else {})
+        try:
+            with urllib.request.urlopen(probe, timeout=self.timeout) as response:
+                response.read()
+            return None
+        except urllib.error.HTTPError as exc:
+            exc.read()
+            challenges = (exc.headers.get_all("WWW-Authenticate") or []) if exc.code == 401 else []
+        for challenge in challenges:
+            scheme, _, rest = challenge.partition(" ")
+            if scheme.lower() == "digest":
+                fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(rest))
+                answer = self._digest.get_authorization(urllib.request.Request(url, method=method), fields)
+                if answer:
+                    return f"Digest {answer}"
+            if scheme.lower() == "basic":
+                user, password = self.passwords.find_user_password(None, url)
+                token = base64.b64encode(f"{user}:{password}".encode()).decode()
+                return f"Basic {token}"
+        return None
 
     def send(self, method: str, url: str, body: bytes | None, media: str | None) -> None:
-        headers = dict(self.headers, **({"Content-Type": media} if media else {}))
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        headers = {"Content-Type": media} if media else {}
         where = redact(url.split("?")[0])
         try:
+            authorization = self._authorization(method, url, media)
+            if authorization:
+                headers["Authorization"] = authorization
+            request = urllib.request.Request(url, data=body, method=method, headers=headers)
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
@@ -131,7 +179,7 @@ def push(
     query = check_url(query_endpoint or derived(endpoint, "query"), "query endpoint")
     local = open_oxigraph(data, store=store)
     triples = sorted({ox.Triple(q.subject, q.predicate, q.object) for q in local.store}, key=str)
-    client = _Client(user, password, timeout)
+    client = _Client(user, password, timeout, [endpoint, update])
     remote = RemoteEngine(query, timeout=timeout, user=user, password=password)
     staging = f"urn:kapgraph:staging:{secrets.token_hex(8)}"
     target = ox.NamedNode(graph)

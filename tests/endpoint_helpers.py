@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 
@@ -130,3 +130,90 @@ def silent_socket() -> Iterator[int]:
         yield int(sock.getsockname()[1])
     finally:
         sock.close()
+
+
+class CountingProxy:
+    """A loopback HTTP proxy in front of a SPARQL endpoint that counts what the endpoint sends back.
+
+    Every request is forwarded to *upstream* (same method, path, query string, body and content
+    headers); for each, :attr:`requests` records the SPARQL query it carried and the number of
+    solutions in the answer (read with Oxigraph's result parsers; -1 if the answer is not SPARQL results).
+    """
+
+    _FORMATS: ClassVar[dict[str, str]] = {
+        "application/sparql-results+json": "JSON", "application/json": "JSON",
+        "application/sparql-results+xml": "XML", "application/xml": "XML",
+        "text/tab-separated-values": "TSV", "text/csv": "CSV",
+    }  # fmt: skip
+
+    def __init__(self, upstream: str):
+        import urllib.parse
+        import urllib.request
+
+        self.upstream = upstream.rstrip("/")
+        self.requests: list[tuple[str, int]] = []
+        outer = self
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                import urllib.error
+
+                import pyoxigraph as ox
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                query_string = self.path.partition("?")[2]
+                form = urllib.parse.parse_qs(query_string)
+                if body and "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                    form.update(urllib.parse.parse_qs(body.decode("utf-8")))
+                elif body:
+                    form.setdefault("query", [body.decode("utf-8")])
+                sparql = (form.get("query") or [""])[0]
+                headers = {k: v for k in ("Content-Type", "Accept") if (v := self.headers.get(k))}
+                request = urllib.request.Request(
+                    outer.upstream + self.path, data=body or None, method=self.command, headers=headers
+                )
+                try:
+                    with opener.open(request, timeout=60) as response:
+                        status, media, answer = (
+                            response.status,
+                            response.headers.get("Content-Type", ""),
+                            response.read(),
+                        )
+                except urllib.error.HTTPError as exc:
+                    status, media, answer = exc.code, exc.headers.get("Content-Type", ""), exc.read()
+                kind = outer._FORMATS.get(media.split(";")[0].strip().lower())
+                rows = -1
+                if status == 200 and kind:
+                    result = ox.parse_query_results(answer, format=getattr(ox.QueryResultsFormat, kind))
+                    rows = 0 if isinstance(result, ox.QueryBoolean) else sum(1 for _ in result)
+                outer.requests.append((sparql, rows))
+                self.send_response(status)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def rows(self) -> int:
+        """The solutions sent back over all requests so far."""
+        return sum(max(n, 0) for _, n in self.requests)
+
+    def __enter__(self) -> CountingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,8 +1,8 @@
 """SPARQL servers for the tests: OpenLink Virtuoso Open Source, started once per session on free loopback ports.
 
-:class:`HttpEngine` is the one place tests send SPARQL over HTTP (the SPARQL 1.1 Protocol: a POST of
-``query=``, JSON results, a client timeout), so it can later be swapped for the remote engine of
-``kapgraph.backends``. The :func:`virtuoso` fixture writes a minimal ``virtuoso.ini`` in a private
+The tests query a server with kapgraph's own remote engine (:meth:`Virtuoso.engine`: what ``--endpoint URL
+--graph GRAPH`` opens); :func:`http_query` (a bare SPARQL 1.1 Protocol POST) only checks that a server
+answers. The :func:`virtuoso` fixture writes a minimal ``virtuoso.ini`` in a private
 temporary folder, starts ``virtuoso-t +foreground``, waits (bounded) until it answers, bulk-loads the
 bundled ontology and data (exported as N-Triples) into one graph, and kills the server at the end,
 even when a test fails.
@@ -11,7 +11,6 @@ even when a test fails.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -27,16 +26,14 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from kapgraph.backends.remote import RemoteEngine
 from kapgraph.errors import EndpointUnreachable, EngineError, QueryTimeout
-from kapgraph.loading import Source
-from kapgraph.namespaces import PREFIXES
 from kapgraph.results import ResultTable, from_oxigraph
 
 #: the graph the bundled data is loaded into on a server; queries name it as their default graph
 GRAPH = "https://w3id.org/kap/graph/all"
 VIRTUOSO = shutil.which("virtuoso-t")
 ISQL = shutil.which("isql-vt")
-_DECLARED = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*)?:", re.I | re.M)
 
 
 def free_port() -> int:
@@ -68,26 +65,6 @@ def http_query(endpoint: str, sparql: str, *, timeout: float = 30, default_graph
             raise QueryTimeout(f"{endpoint} did not answer within {timeout:g} s") from None
         raise EndpointUnreachable(f"cannot reach {endpoint}: {exc.reason}") from None
     return from_oxigraph(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
-
-
-class HttpEngine:
-    """An engine (the :class:`kapgraph.backends.Engine` interface) that is a SPARQL endpoint over HTTP."""
-
-    def __init__(self, name: str, endpoint: str, *, default_graph: str | None = None, timeout: float = 30):
-        self.name = name
-        self.endpoint = endpoint
-        self.default_graph = default_graph
-        self.timeout = timeout
-        self.sources: list[Source] = []
-
-    def query(self, sparql: str) -> ResultTable:
-        declared = {m.group(1) or "" for m in _DECLARED.finditer(sparql)}
-        head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items() if p not in declared)
-        return http_query(self.endpoint, head + sparql, timeout=self.timeout, default_graph=self.default_graph)
-
-    def triple_count(self) -> int:
-        table = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-        return int(table.rows[0][0].value)  # type: ignore[union-attr]
 
 
 _INI = """\
@@ -147,8 +124,11 @@ class Virtuoso:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/sparql"
 
-    def engine(self, timeout: float = 30) -> HttpEngine:
-        return HttpEngine("virtuoso", self.endpoint, default_graph=GRAPH, timeout=timeout)
+    def engine(self, timeout: float = 30) -> RemoteEngine:
+        """kapgraph's remote engine (what ``--endpoint URL --graph GRAPH`` opens) on this server."""
+        engine = RemoteEngine(self.endpoint, timeout=timeout, graph=GRAPH)
+        engine.name = "virtuoso"
+        return engine
 
     def start(self, ready_within: float = 120) -> None:
         assert VIRTUOSO and ISQL

@@ -1,7 +1,8 @@
 """Every stored query gives the same result set on every engine, at its defaults and at every header example.
 
-rdflib's engine and embedded Oxigraph always; OpenLink Virtuoso (``tests/servers.py``) in the
-``server``-marked variant. Result sets are compared as multisets of solutions, each term normalised
+rdflib's engine and embedded Oxigraph always; in the ``server``-marked variants, an Oxigraph server over HTTP
+(``kapgraph serve``, session-wide) queried through ``kapgraph query --endpoint`` and OpenLink Virtuoso
+(``tests/servers.py``). Result sets are compared as multisets of solutions, each term normalised
 the way the standard allows: numbers by value (40.0 = 40), booleans by value ("1"^^xsd:boolean is
 true), GROUP_CONCAT values as sets of their parts (SPARQL leaves the order of the parts to the
 engine). Virtuoso 7.2 stores xsd:duration as a number (seconds for day-time durations, months for
@@ -18,12 +19,14 @@ from decimal import Decimal, InvalidOperation
 
 import pyoxigraph as ox
 import pytest
+from click.testing import CliRunner
 
 from kapgraph.api import run_query
 from kapgraph.backends import Engine
 from kapgraph.catalog import Catalog
+from kapgraph.cli import cli
 from kapgraph.reproduce import DISCREPANCY, MATCH, MISMATCH, reproduce
-from kapgraph.results import ResultTable, Term, value
+from kapgraph.results import ResultTable, Term, from_oxigraph, value
 from tests.servers import Virtuoso
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -101,12 +104,19 @@ IDS = [name + "".join(f"[{k}={v}]" for k, v in params.items()) for name, params 
 def assert_same(name: str, params: dict[str, str], reference: Engine, other: Engine) -> None:
     expected = run_query(name, params, engine=reference)
     got = run_query(name, params, engine=other)
+    assert_same_tables(name, params, (reference.name, expected), (other.name, got))
+
+
+def assert_same_tables(
+    name: str, params: dict[str, str], reference: tuple[str, ResultTable], other: tuple[str, ResultTable]
+) -> None:
+    (reference_name, expected), (other_name, got) = reference, other
     assert got.vars == expected.vars, (name, params)
     missing, extra = result_set(expected) - result_set(got), result_set(got) - result_set(expected)
     assert not missing and not extra, (
-        f"{name} {params}: {other.name} differs from {reference.name}\n"
-        f"  only on {reference.name}: {list(missing.elements())[:5]}\n"
-        f"  only on {other.name}: {list(extra.elements())[:5]}"
+        f"{name} {params}: {other_name} differs from {reference_name}\n"
+        f"  only on {reference_name}: {list(missing.elements())[:5]}\n"
+        f"  only on {other_name}: {list(extra.elements())[:5]}"
     )
 
 
@@ -118,6 +128,28 @@ def test_the_cases_cover_every_parameter_example() -> None:
 @pytest.mark.parametrize(("name", "params"), CASES, ids=IDS)
 def test_rdflib_and_oxigraph_agree(name: str, params: dict[str, str], engines: dict[str, Engine]) -> None:
     assert_same(name, params, engines["oxigraph"], engines["rdflib"])
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(("name", "params"), CASES, ids=IDS)
+def test_an_oxigraph_server_agrees_through_endpoint(
+    name: str, params: dict[str, str], engines: dict[str, Engine], served: str
+) -> None:
+    """``kapgraph query NAME --endpoint URL --format json`` on ``kapgraph serve`` (the bundled graph on an
+    Oxigraph server) gives embedded Oxigraph's result set."""
+    pairs = [arg for key, value in params.items() for arg in ("--param", f"{key}={value}")]
+    result = CliRunner().invoke(cli, ["query", name, *pairs, "--endpoint", served + "/query", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    got = from_oxigraph(ox.parse_query_results(result.stdout_bytes, format=ox.QueryResultsFormat.JSON))
+    expected = run_query(name, params, engine=engines["oxigraph"])
+    assert_same_tables(name, params, ("oxigraph", expected), ("oxigraph server", got))
+
+
+@pytest.mark.server
+def test_reproduce_on_an_oxigraph_server_through_endpoint(served: str) -> None:
+    result = CliRunner().invoke(cli, ["reproduce", "--format", "json", "--endpoint", served + "/query"])
+    assert result.exit_code == 0, result.output
+    assert "102 claims: 89 match, 13 discrepancy, 0 MISMATCH" in result.stderr
 
 
 #: where Virtuoso 7.2 still departs from the standard after the queries were made portable (README:
