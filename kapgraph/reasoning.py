@@ -75,10 +75,14 @@ class Reasoning:
     inconsistency: Inconsistency | None = None
     note: str = ""
     literals_left_out: int = 0
+    #: seconds per phase of the first run (conversion to N-Triples, owlready2's load, the reasoner)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def text(self) -> str:
         """The report for people: the verdict, the unsatisfiable classes, the memberships per individual."""
         lines = [f"reasoner: {self.reasoner} ({self.seconds:.1f} s)"]
+        if self.phases:
+            lines.append("time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items()))
         if self.note:
             lines.append(f"note: {self.note}")
         if self.literals_left_out:
@@ -115,15 +119,31 @@ _BUILTIN_ANNOTATIONS = {_RDFS + p for p in ("label", "comment", "seeAlso", "isDe
 }
 _ANNOTATION_PROPERTIES = "SELECT ?p WHERE { ?p a <http://www.w3.org/2002/07/owl#AnnotationProperty> }"
 _AXIOMS = "SELECT ?a WHERE { ?a a <http://www.w3.org/2002/07/owl#Axiom> }"
+#: the provenance layer: every kap:Evidence, its oa:SpecificResource target and the target's
+#: oa:TextQuoteSelector (three of every four individuals of the bundled graph)
+_EVIDENCE = """
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT ?evidence ?target ?selector WHERE {
+  ?evidence a <https://w3id.org/kap/ontology#Evidence> .
+  OPTIONAL { ?evidence oa:hasTarget ?target OPTIONAL { ?target oa:hasSelector ?selector } }
+}"""
 
 
-def owl_ntriples(store: ox.Store, graphs: Sequence[str], *, annotations: bool = False) -> tuple[bytes, int]:
+def owl_ntriples(
+    store: ox.Store, graphs: Sequence[str], *, annotations: bool = False, evidence: bool = False
+) -> tuple[bytes, int]:
     """The triples of *graphs* as N-Triples for an OWL reasoner; and how many literals were left out.
 
-    Left out: the literals outside the OWL 2 datatype map, which HermiT refuses; and, unless
+    Left out: the literals outside the OWL 2 datatype map, which HermiT refuses; unless
     *annotations*, the annotation assertions and annotated axioms (labels, definitions, mapping
     evidence), which have no logical consequence under the OWL 2 Direct Semantics and only slow the
-    reasoner down (the mappings file is nothing else).
+    reasoner down (the mappings file is nothing else); and unless *evidence*, the provenance layer
+    (each kap:Evidence with its target and quote selector, and every triple that points at them).
+    No class or property of the ontology's logical axioms concerns that layer beyond the domain and
+    range of its own properties (kap:evidenceFor, kap:evidenceProperty, oa:hasTarget...), so leaving it
+    out changes no membership of a study, arm or regimen, and no disjointness it could violate; it takes
+    away three of every four individuals HermiT would realise (and the punned properties of
+    kap:evidenceProperty). ``tests/test_reasoning.py`` checks the memberships against the full graph.
     """
     skip: set[str] = set()
     axioms: set[ox.BlankNode | ox.NamedNode] = set()
@@ -136,6 +156,11 @@ def owl_ntriples(store: ox.Store, graphs: Sequence[str], *, annotations: bool = 
         solutions = store.query(_AXIOMS, use_default_graph_as_union=True)
         assert isinstance(solutions, ox.QuerySolutions)
         axioms = {row[0] for row in solutions}
+    provenance: set[ox.BlankNode | ox.NamedNode] = set()
+    if not evidence:
+        solutions = store.query(_EVIDENCE, use_default_graph_as_union=True)
+        assert isinstance(solutions, ox.QuerySolutions)
+        provenance = {term for row in solutions for term in row if term is not None}
     kept: list[ox.Triple] = []
     dropped = 0
     for graph in graphs:
@@ -145,6 +170,8 @@ def owl_ntriples(store: ox.Store, graphs: Sequence[str], *, annotations: bool = 
                 dropped += 1
                 continue
             if quad.predicate.value in skip or quad.subject in axioms:
+                continue
+            if quad.subject in provenance or obj in provenance:
                 continue
             kept.append(quad.triple)
     return ox.serialize(kept, format=ox.RdfFormat.N_TRIPLES) or b"", dropped
@@ -165,8 +192,11 @@ def reason(data: Sequence[Path | str] | None = None, *, reasoner: str = "hermit"
         note = OWLRL_NOTE
     run = _hermit if reasoner == "hermit" else _owlrl
     start = time.perf_counter()
-    consistent, unsatisfiable, members, dropped = run(store, graphs, defined)
-    result = Reasoning(reasoner, consistent, 0.0, unsatisfiable, members, note=note, literals_left_out=dropped)
+    phases: dict[str, float] = {}
+    consistent, unsatisfiable, members, dropped = run(store, graphs, defined, phases)
+    result = Reasoning(
+        reasoner, consistent, 0.0, unsatisfiable, members, note=note, literals_left_out=dropped, phases=phases
+    )
     if not consistent:
         result.inconsistency = _explain(store, files, defined, run) if explain else Inconsistency("inconsistent")
     result.seconds = round(time.perf_counter() - start, 3)
@@ -177,17 +207,21 @@ def reason(data: Sequence[Path | str] | None = None, *, reasoner: str = "hermit"
 
 
 def _hermit(
-    store: ox.Store, graphs: Sequence[str], defined: Sequence[str]
+    store: ox.Store, graphs: Sequence[str], defined: Sequence[str], phases: dict[str, float] | None = None
 ) -> tuple[bool, list[str], set[tuple[str, str]], int]:
     import io
 
     import owlready2
 
+    clock = time.perf_counter()
     ntriples, dropped = owl_ntriples(store, graphs)
+    phases = {} if phases is None else phases
+    phases["conversion"], clock = time.perf_counter() - clock, time.perf_counter()
     world = owlready2.World()
     onto = world.get_ontology("https://w3id.org/kap/reasoning-input").load(
         fileobj=io.BytesIO(ntriples), format="ntriples"
     )
+    phases["owlready2 load"], clock = time.perf_counter() - clock, time.perf_counter()
     try:
         with onto:
             owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
@@ -197,6 +231,8 @@ def _hermit(
         raise ReasonerError(
             f"HermiT failed: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}"
         ) from None
+    finally:
+        phases["HermiT"] = time.perf_counter() - clock
     nothing = "http://www.w3.org/2002/07/owl#Nothing"
     unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c.iri != nothing)
     members: set[tuple[str, str]] = set()
@@ -213,16 +249,21 @@ def _hermit(
 
 
 def _owlrl(
-    store: ox.Store, graphs: Sequence[str], defined: Sequence[str]
+    store: ox.Store, graphs: Sequence[str], defined: Sequence[str], phases: dict[str, float] | None = None
 ) -> tuple[bool, list[str], set[tuple[str, str]], int]:
     import owlrl
     from rdflib import Graph, URIRef
     from rdflib.namespace import RDF as RDFNS
 
+    clock = time.perf_counter()
     ntriples, dropped = owl_ntriples(store, graphs)
+    phases = {} if phases is None else phases
+    phases["conversion"], clock = time.perf_counter() - clock, time.perf_counter()
     graph = Graph()
     graph.parse(data=ntriples, format="nt")
+    phases["rdflib load"], clock = time.perf_counter() - clock, time.perf_counter()
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False).expand(graph)
+    phases["owlrl"] = time.perf_counter() - clock
     errors = _owlrl_errors(graph)
     if errors:
         return False, [], set(), dropped
