@@ -317,3 +317,20 @@ def test_leaving_out_the_evidence_layer_changes_no_membership() -> None:
     found = members(slim)
     assert slugs(found, "SubstanceUseDisorderStudy") == {"ocker2020", "dakwar2019", "krupitsky2002"}
     assert found == members(full)
+
+
+def test_hermit_names_an_unsatisfiable_class(tmp_path: Path) -> None:
+    need_java()
+    bad = tmp_path / "unsatisfiable.ttl"
+    bad.write_text(
+        "@prefix kap: <https://w3id.org/kap/ontology#> .\n"
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "# a class under two disjoint designs: no study can be in it, but nothing is, so still consistent\n"
+        "kap:CaseReportTrial a owl:Class ; rdfs:subClassOf kap:CaseStudy, kap:RandomizedControlledTrial .\n",
+        encoding="utf-8",
+    )
+    result = reason([STUDIES / "ocker2020.ttl", bad], reasoner="hermit")
+    assert result.consistent
+    assert result.unsatisfiable == [KAP_IRI + "CaseReportTrial"]
+    assert slugs(result.memberships, "CaseStudy") == {"ocker2020"}
