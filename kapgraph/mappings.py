@@ -1,7 +1,8 @@
 """The SSSOM mapping set of the KAP vocabularies, generated from the graph.
 
 The mappings live in ``ontology/mappings.ttl`` as SKOS mapping triples, each annotated by an
-``owl:Axiom`` with the external label and the evidence; this module turns them into an SSSOM/TSV
+``owl:Axiom`` with the external label and the evidence (the vocabulary's own record of the object,
+written as SSSOM's ``see_also``); this module turns them into an SSSOM/TSV
 table (``mappings/kap.sssom.tsv``), so they are never maintained twice.
 """
 
@@ -25,7 +26,7 @@ COLUMNS = [
     "object_id",
     "object_label",
     "mapping_justification",
-    "comment",
+    "see_also",
 ]
 #: the prefixes OBO mapping sets write (Mondo's SSSOM files: MONDO:0005146, MESH:D013313, ICD10CM:F43.1,
 #: SCTID:47505003), so that this set joins with theirs; others keep the project's (Bioregistry) prefix
@@ -72,7 +73,8 @@ def sssom_rows(engine: Engine) -> list[dict[str, str]]:
                 "object_id": _obo(convert.compress(value(record["object"]), strict=True)),
                 "object_label": value(record.get("objectLabel")),
                 "mapping_justification": "semapv:ManualMappingCuration",
-                "comment": f"evidence: {value(record['evidence'])}" if "evidence" in record else "",
+                # the vocabulary's own record of the object, where the mapping can be checked
+                "see_also": value(record.get("evidence")),
             }
         )
     return sorted(rows, key=lambda r: (r["subject_id"], r["predicate_id"], r["object_id"]))

@@ -5,9 +5,11 @@ defined-class memberships of each individual, and, on an inconsistency, names th
 involved: first the individuals the disjointness axioms single out, else a search that leaves out one
 data file at a time.
 
-owlready2 does not read Turtle: the asserted graphs are written to N-Triples in memory. Literals whose
-datatype is outside the OWL 2 datatype map (``xsd:duration``, ``xsd:gYear``, ``xsd:gYearMonth``,
-``xsd:date``) are left out first: HermiT rejects them, and no axiom of the ontology reads them.
+The asserted graphs are written to N-Triples (:func:`owl_ntriples`) and given to the HermiT that owlready2
+bundles, asked to classify and realise only (see :func:`_hermit`). Literals whose datatype is outside the
+OWL 2 datatype map (``xsd:duration``, ``xsd:gYear``, ``xsd:gYearMonth``, ``xsd:date``) are left out first:
+HermiT rejects them, and no axiom of the ontology reads them; so are the annotations and the evidence
+layer, which no logical axiom reads. The report gives the time of each phase.
 
 Without Java (or with ``reasoner="owlrl"``) the OWL 2 RL rules of owlrl are used instead; they derive
 the same memberships for these class definitions but cannot find unsatisfiable classes, nor
@@ -16,6 +18,7 @@ inconsistencies other than a violated disjointness.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -75,10 +78,14 @@ class Reasoning:
     inconsistency: Inconsistency | None = None
     note: str = ""
     literals_left_out: int = 0
+    #: seconds per phase of the first run (conversion to N-Triples, owlready2's load, the reasoner)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def text(self) -> str:
         """The report for people: the verdict, the unsatisfiable classes, the memberships per individual."""
         lines = [f"reasoner: {self.reasoner} ({self.seconds:.1f} s)"]
+        if self.phases:
+            lines.append("time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items()))
         if self.note:
             lines.append(f"note: {self.note}")
         if self.literals_left_out:
@@ -115,15 +122,31 @@ _BUILTIN_ANNOTATIONS = {_RDFS + p for p in ("label", "comment", "seeAlso", "isDe
 }
 _ANNOTATION_PROPERTIES = "SELECT ?p WHERE { ?p a <http://www.w3.org/2002/07/owl#AnnotationProperty> }"
 _AXIOMS = "SELECT ?a WHERE { ?a a <http://www.w3.org/2002/07/owl#Axiom> }"
+#: the provenance layer: every kap:Evidence, its oa:SpecificResource target and the target's
+#: oa:TextQuoteSelector (three of every four individuals of the bundled graph)
+_EVIDENCE = """
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT ?evidence ?target ?selector WHERE {
+  ?evidence a <https://w3id.org/kap/ontology#Evidence> .
+  OPTIONAL { ?evidence oa:hasTarget ?target OPTIONAL { ?target oa:hasSelector ?selector } }
+}"""
 
 
-def owl_ntriples(store: ox.Store, graphs: Sequence[str], *, annotations: bool = False) -> tuple[bytes, int]:
+def owl_ntriples(
+    store: ox.Store, graphs: Sequence[str], *, annotations: bool = False, evidence: bool = False
+) -> tuple[bytes, int]:
     """The triples of *graphs* as N-Triples for an OWL reasoner; and how many literals were left out.
 
-    Left out: the literals outside the OWL 2 datatype map, which HermiT refuses; and, unless
+    Left out: the literals outside the OWL 2 datatype map, which HermiT refuses; unless
     *annotations*, the annotation assertions and annotated axioms (labels, definitions, mapping
     evidence), which have no logical consequence under the OWL 2 Direct Semantics and only slow the
-    reasoner down (the mappings file is nothing else).
+    reasoner down (the mappings file is nothing else); and unless *evidence*, the provenance layer
+    (each kap:Evidence with its target and quote selector, and every triple that points at them).
+    No class or property of the ontology's logical axioms concerns that layer beyond the domain and
+    range of its own properties (kap:evidenceFor, kap:evidenceProperty, oa:hasTarget...), so leaving it
+    out changes no membership of a study, arm or regimen, and no disjointness it could violate; it takes
+    away three of every four individuals HermiT would realise (and the punned properties of
+    kap:evidenceProperty). ``tests/test_reasoning.py`` checks the memberships against the full graph.
     """
     skip: set[str] = set()
     axioms: set[ox.BlankNode | ox.NamedNode] = set()
@@ -136,6 +159,11 @@ def owl_ntriples(store: ox.Store, graphs: Sequence[str], *, annotations: bool = 
         solutions = store.query(_AXIOMS, use_default_graph_as_union=True)
         assert isinstance(solutions, ox.QuerySolutions)
         axioms = {row[0] for row in solutions}
+    provenance: set[ox.BlankNode | ox.NamedNode] = set()
+    if not evidence:
+        solutions = store.query(_EVIDENCE, use_default_graph_as_union=True)
+        assert isinstance(solutions, ox.QuerySolutions)
+        provenance = {term for row in solutions for term in row if term is not None}
     kept: list[ox.Triple] = []
     dropped = 0
     for graph in graphs:
@@ -145,6 +173,8 @@ def owl_ntriples(store: ox.Store, graphs: Sequence[str], *, annotations: bool = 
                 dropped += 1
                 continue
             if quad.predicate.value in skip or quad.subject in axioms:
+                continue
+            if quad.subject in provenance or obj in provenance:
                 continue
             kept.append(quad.triple)
     return ox.serialize(kept, format=ox.RdfFormat.N_TRIPLES) or b"", dropped
@@ -165,8 +195,11 @@ def reason(data: Sequence[Path | str] | None = None, *, reasoner: str = "hermit"
         note = OWLRL_NOTE
     run = _hermit if reasoner == "hermit" else _owlrl
     start = time.perf_counter()
-    consistent, unsatisfiable, members, dropped = run(store, graphs, defined)
-    result = Reasoning(reasoner, consistent, 0.0, unsatisfiable, members, note=note, literals_left_out=dropped)
+    phases: dict[str, float] = {}
+    consistent, unsatisfiable, members, dropped = run(store, graphs, defined, phases)
+    result = Reasoning(
+        reasoner, consistent, 0.0, unsatisfiable, members, note=note, literals_left_out=dropped, phases=phases
+    )
     if not consistent:
         result.inconsistency = _explain(store, files, defined, run) if explain else Inconsistency("inconsistent")
     result.seconds = round(time.perf_counter() - start, 3)
@@ -176,53 +209,111 @@ def reason(data: Sequence[Path | str] | None = None, *, reasoner: str = "hermit"
 # --- HermiT -------------------------------------------------------------------------------
 
 
+#: HermiT's command-line output: one axiom a line, "Type( <individual> <class> )" from realisation (-I),
+#: "SubClassOf( <a> <b> )" and "EquivalentClasses( <a> <b> ... )" from classification (-c)
+_HERMIT_AXIOM = re.compile(r"^(Type|SubClassOf|EquivalentClasses)\( ((?:<[^>]+>\s*)+)\)$", re.MULTILINE)
+_NOTHING = OWL + "Nothing"
+
+
 def _hermit(
-    store: ox.Store, graphs: Sequence[str], defined: Sequence[str]
+    store: ox.Store, graphs: Sequence[str], defined: Sequence[str], phases: dict[str, float] | None = None
 ) -> tuple[bool, list[str], set[tuple[str, str]], int]:
-    import io
+    """HermiT, as owlready2 bundles it, asked only what ``reason`` reports: consistency, the class
+    hierarchy (-c: unsatisfiable classes) and the types of every individual (-I).
+
+    HACK: HermiT's command line is run directly on the N-Triples rather than through
+    ``owlready2.sync_reasoner_hermit``, which always adds ``-O -D`` (classifying the object and data
+    property hierarchies): on the bundled graph those two took about 3/4 of HermiT's time (29 s with
+    them, 8.5 s without, measured) and nothing here reads their result; and owlready2's load and
+    re-serialisation of the same triples would be a round trip for nothing. owlready2 still provides
+    the HermiT jar and the Java settings (``owlready2.JAVA_EXE``); if owlready2 gains a way to choose
+    HermiT's tasks, go back to ``sync_reasoner_hermit``.
+    """
+    import subprocess
+    import tempfile
 
     import owlready2
+    import owlready2.reasoning as owlready_reasoning
 
+    clock = time.perf_counter()
     ntriples, dropped = owl_ntriples(store, graphs)
-    world = owlready2.World()
-    onto = world.get_ontology("https://w3id.org/kap/reasoning-input").load(
-        fileobj=io.BytesIO(ntriples), format="ntriples"
-    )
-    try:
-        with onto:
-            owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
-    except owlready2.OwlReadyInconsistentOntologyError:
-        return False, [], set(), dropped
-    except (owlready2.OwlReadyJavaError, OSError) as exc:
-        raise ReasonerError(
-            f"HermiT failed: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}"
-        ) from None
-    nothing = "http://www.w3.org/2002/07/owl#Nothing"
-    unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c.iri != nothing)
+    phases = {} if phases is None else phases
+    phases["conversion"], clock = time.perf_counter() - clock, time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kapgraph-hermit-") as folder:
+        path = Path(folder) / "input.nt"
+        path.write_bytes(ntriples)
+        command = [
+            owlready2.JAVA_EXE,
+            f"-Xmx{owlready_reasoning.JAVA_MEMORY}M",
+            "-cp",
+            owlready_reasoning._HERMIT_CLASSPATH,
+            "org.semanticweb.HermiT.cli.CommandLine",
+            "-c",
+            "-I",
+            path.as_uri(),
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, check=False)
+        except OSError as exc:
+            raise ReasonerError(f"HermiT failed: could not start Java: {exc}") from None
+        finally:
+            phases["HermiT"] = time.perf_counter() - clock
+    output = done.stdout.decode("utf-8", "replace")
+    if done.returncode != 0:
+        errors = (done.stderr or done.stdout).decode("utf-8", "replace")
+        if done.returncode == 1 and "Inconsistent ontology" in errors + output:
+            return False, [], set(), dropped
+        last = errors.strip().splitlines()[-1] if errors.strip() else f"exit status {done.returncode}"
+        raise ReasonerError(f"HermiT failed: {last}")
+    parents: dict[str, set[str]] = {}
+    types: dict[str, set[str]] = {}
+    unsatisfiable: set[str] = set()
+    for kind, iris in _HERMIT_AXIOM.findall(output):
+        names = iris.strip()[1:-1].split("> <")
+        if kind == "Type":
+            types.setdefault(names[0], set()).add(names[1])
+        elif kind == "SubClassOf":
+            parents.setdefault(names[0], set()).add(names[1])
+            if names[1] == _NOTHING:
+                unsatisfiable.add(names[0])
+        else:  # equivalent classes: each is a parent of the others
+            if _NOTHING in names:
+                unsatisfiable.update(n for n in names if n != _NOTHING)
+            for name in names:
+                parents.setdefault(name, set()).update(n for n in names if n != name)
+    wanted = set(defined)
     members: set[tuple[str, str]] = set()
-    for iri in defined:
-        cls = world[iri]
-        if cls is None:
-            continue
-        for individual in cls.instances(world=world):
-            members.add((individual.iri, iri))
-    return True, unsatisfiable, members, dropped
+    for individual, direct in types.items():
+        # HermiT prints the most specific types; the defined classes above them hold the individual too
+        seen, todo = set(direct), list(direct)
+        while todo:
+            for parent in parents.get(todo.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        members.update((individual, cls) for cls in seen & wanted)
+    return True, sorted(c for c in unsatisfiable if not c.startswith(OWL)), members, dropped
 
 
 # --- owlrl ----------------------------------------------------------------------------------
 
 
 def _owlrl(
-    store: ox.Store, graphs: Sequence[str], defined: Sequence[str]
+    store: ox.Store, graphs: Sequence[str], defined: Sequence[str], phases: dict[str, float] | None = None
 ) -> tuple[bool, list[str], set[tuple[str, str]], int]:
     import owlrl
     from rdflib import Graph, URIRef
     from rdflib.namespace import RDF as RDFNS
 
+    clock = time.perf_counter()
     ntriples, dropped = owl_ntriples(store, graphs)
+    phases = {} if phases is None else phases
+    phases["conversion"], clock = time.perf_counter() - clock, time.perf_counter()
     graph = Graph()
     graph.parse(data=ntriples, format="nt")
+    phases["rdflib load"], clock = time.perf_counter() - clock, time.perf_counter()
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False).expand(graph)
+    phases["owlrl"] = time.perf_counter() - clock
     errors = _owlrl_errors(graph)
     if errors:
         return False, [], set(), dropped

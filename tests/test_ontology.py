@@ -146,3 +146,52 @@ def test_every_scheme_names_its_top_concepts(ontology: Graph) -> None:
 def test_the_creator_is_a_labelled_iri(ontology: Graph) -> None:
     creator = ontology.value(ONTOLOGY, DCTERMS.creator)
     assert isinstance(creator, URIRef) and ontology.value(creator, RDFS.label), creator
+
+
+# --- missing_label: reused external terms (robot report's missing_label, the OBO dashboard) -------
+
+#: reused terms that have no rdfs:label yet, by namespace, with the reason. A label is copied only from
+#: the vocabulary's own record, seen and cited in kap.ttl (the oa: terms: W3C's oa.ttl); for these no such
+#: copy was checked, so they are flagged here rather than labelled from memory. Labelling one means
+#: removing it from this list (the test fails until then).
+UNLABELLED = {
+    "http://www.w3.org/2004/02/skos/core#": "W3C's skos.rdf not checked in its own repository",
+    "http://purl.org/dc/terms/": "DCMI's dcterms RDF not checked",
+    "http://purl.org/vocab/vann/": "the VANN vocabulary's RDF not checked",
+    "http://purl.org/ontology/bibo/": "BIBO's own bibo.owl not checked",
+    "http://schema.org/": "schema.org's release file not checked",
+    "http://www.w3.org/ns/prov#": "W3C's prov-o.ttl not checked",
+}
+
+
+def reused_terms(ontology: Graph) -> set[URIRef]:
+    kinds = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+    builtin = (str(OWL), str(RDF), str(RDFS), str(XSD))
+    return {
+        s
+        for k in kinds
+        for s in ontology.subjects(RDF.type, k)
+        if isinstance(s, URIRef) and not s.startswith("https://w3id.org/kap/") and not s.startswith(builtin)
+    }
+
+
+def test_reused_terms_have_a_label_or_are_flagged_with_a_reason(ontology: Graph) -> None:
+    reused = reused_terms(ontology)
+    assert len(reused) > 40
+    unlabelled = {t for t in reused if ontology.value(t, RDFS.label) is None}
+    unexplained = sorted(t for t in unlabelled if not any(t.startswith(ns) for ns in UNLABELLED))
+    assert not unexplained, f"reused terms without rdfs:label: {unexplained}"
+    labelled_but_flagged = sorted(t for t in reused - unlabelled if any(t.startswith(ns) for ns in UNLABELLED))
+    assert not labelled_but_flagged, f"labelled now, remove their namespace from UNLABELLED: {labelled_but_flagged}"
+    # the flag list is not a blanket: each flagged namespace still has a term without a label
+    for namespace in UNLABELLED:
+        assert any(t.startswith(namespace) for t in unlabelled), f"{namespace}: nothing left to flag"
+
+
+def test_the_web_annotation_terms_carry_w3c_labels(ontology: Graph) -> None:
+    oa = "http://www.w3.org/ns/oa#"
+    labels = {
+        str(t).removeprefix(oa): str(ontology.value(t, RDFS.label)) for t in reused_terms(ontology) if t.startswith(oa)
+    }
+    # W3C's oa.ttl labels each term with its local name
+    assert labels and all(label == local for local, label in labels.items()), labels

@@ -231,6 +231,26 @@ def test_outcomes_by_instrument_includes_narrower(engine: Engine, rdf_graph: Gra
     [
         ("qc/percentage-fraction-violation", "percentage-mismatch.ttl", "computed", Decimal(25)),
         ("qc/timing-phase-violation", "timing-mismatch.ttl", "missingPhase", ox.NamedNode(VOCAB + "phase/before")),
+        ("qc/duplicate-label-violation", "duplicate-label.ttl", "label", ox.Literal("midazolam")),
+        (
+            "qc/label-synonym-clash-violation",
+            "label-synonym-clash.ttl",
+            "labelled",
+            ox.NamedNode(VOCAB + "drug/saline"),
+        ),
+        (
+            "qc/scheme-without-top-concept-violation",
+            "scheme-without-top-concept.ttl",
+            "scheme",
+            ox.NamedNode(VOCAB + "example"),
+        ),
+        ("qc/creator-not-iri-violation", "creator-not-iri.ttl", "creator", ox.Literal("kapgraph developers")),
+        (
+            "qc/mapping-evidence-violation",
+            "mapping-evidence.ttl",
+            "evidence",
+            ox.Literal("http://mirror.example.org/mesh/D009771"),
+        ),
     ],
 )
 def test_quality_check_catches_its_problem(name: str, fixture: str, column: str, expected: object) -> None:

@@ -202,23 +202,30 @@ def test_sssom_file_validates_and_round_trips(tmp_path: Path, rdf_graph: Graph) 
 
 
 def test_mapping_hygiene_as_obo_mapping_sets_want_it(oxigraph: Engine) -> None:
-    """Evidence as the cleaned identifiers.tsv gives it (no mirror or aggregator page), no ICD-10-CM block
-    range mapped as a code, and the object CURIEs written as OBO mapping sets write them (MESH:, MONDO:)."""
+    """Evidence is the vocabulary's own record of the target (its IRI as identifiers.tsv gives it, or for
+    MeSH the MeSH Browser page, a registry prefix the tsv verified), never the mirror or aggregator page
+    the tsv's evidence column may name; no ICD-10-CM block range mapped as a code; the object CURIEs
+    written as OBO mapping sets write them (MESH:, MONDO:)."""
     if not IDENTIFIERS.is_file():
         if os.environ.get("CI"):
             pytest.fail(f"identifiers.tsv is missing at {IDENTIFIERS}; CI must provide shared/ beside the clone")
         pytest.skip(f"identifiers.tsv not found at {IDENTIFIERS} (shared/ beside the clone)")
     with IDENTIFIERS.open(encoding="utf-8") as handle:
-        verified = {
-            (r["uri"], r["evidence"]) for r in csv.DictReader(handle, delimiter="\t") if r["status"] == "verified"
-        }
+        rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["status"] == "verified"]
+    verified = {r["uri"] for r in rows}
+    meshb = "https://meshb.nlm.nih.gov/record/ui?ui="
+    assert meshb in verified, "the MeSH Browser prefix is no longer a verified row of identifiers.tsv"
+    mesh = "http://id.nlm.nih.gov/mesh/"
     evidence = oxigraph.query(
         "SELECT ?t ?e WHERE { ?a owl:annotatedProperty ?p ; owl:annotatedTarget ?t ; kap:mappingEvidence ?e "
         "VALUES ?p { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch } }"
     ).rows
     assert len(evidence) > 150
     for target, text in evidence:
-        assert (value(target), value(text)) in verified, f"evidence for {value(target)} is not the verified row's"
+        target_iri = value(target)
+        assert target_iri in verified, f"{target_iri} is not a verified row of identifiers.tsv"
+        record = meshb + target_iri.removeprefix(mesh) if target_iri.startswith(mesh) else target_iri
+        assert value(text) == record, f"evidence for {target_iri} is not the vocabulary's own record"
     targets = {value(t) for (t,) in oxigraph.query("SELECT ?t WHERE { ?a owl:annotatedTarget ?t }").rows}
     assert not [t for t in targets if "/ICD10CM/" in t and "-" in t.rsplit("/", 1)[1]], "an ICD-10-CM range"
     text = SSSOM_FILE.read_text(encoding="utf-8")
