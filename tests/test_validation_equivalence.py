@@ -160,6 +160,7 @@ def test_every_sparql_constraint_runs_on_oxigraph() -> None:
     # once per shard (if one did not, it would silently fall back to per-focus-node evaluation)
     engine = Engine(shapes_graph())
     # 6 before issue 10; + kapsh:Duration-lexical and the six kapsh:Days-* checks (shapes, outcomes section)
-    assert len(engine.plans) == 13
+    # + kapsh:Study-settingsCover (settings of the regimens and psychotherapies, issue 10 point 5)
+    assert len(engine.plans) == 14
     assert all(plan is not None and plan.bounded for plan in engine.plans.values()), engine.plans
     assert all("NOT EXISTS" not in plan.text.upper() for plan in engine.plans.values() if plan)
