@@ -172,6 +172,19 @@ def test_psychotherapy_before_and_after_shows_inference_flag(engine: Engine) -> 
     assert flags["duek2019"] is True
 
 
+def test_concatenated_diagnoses_come_in_alphabetical_order(engine: Engine, rdf_graph: Graph) -> None:
+    # the README's main command: the same text from run to run and from engine to engine
+    result = run_query("psychotherapy-before-and-after", {}, engine=engine)
+    shown = {value(r["study"]).rsplit("/", 1)[-1]: str(value(r["diagnoses"])) for r in result.records()}
+    dore = URIRef(STUDY_IRI + "dore2019")
+    names = set()
+    for prop in (KAP.primaryDiagnosis, KAP.comorbidDiagnosis):
+        for concept in rdf_graph.objects(dore, prop):
+            names.add(str(rdf_graph.value(concept, SKOS.notation) or rdf_graph.value(concept, SKOS.prefLabel)))
+    assert len(names) > 2
+    assert shown["dore2019"] == ", ".join(sorted(names))
+
+
 def test_ketamine_regimens_keep_printed_and_adopted_dose(engine: Engine) -> None:
     rows = run_query("ketamine-regimens", {}, engine=engine).records()
     wilkinson = [r for r in rows if value(r["study"]).endswith("wilkinson2017") and "printedDose" in r]
