@@ -151,9 +151,34 @@ class _Client:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, TimeoutError):
                 raise QueryTimeout(f"{method} {where} did not answer within {self.timeout:g} s (--timeout)") from None
+            self._refused(method, url, media, where)
             raise EndpointUnreachable(f"cannot reach {where}: {exc.reason}") from None
         except OSError as exc:
+            self._refused(method, url, media, where)
             raise EndpointUnreachable(f"cannot reach {where}: {exc}") from None
+
+    def _refused(self, method: str, url: str, media: str | None, where: str) -> None:
+        """After a connection broke mid-upload: raise the server's 401 if it was refusing the credentials.
+
+        Virtuoso answers a refused ``Authorization`` with ``401`` and closes the connection before it has
+        read a large body, so the client sees a broken pipe; the same request without a body, with fresh
+        credentials, gets the ``401`` itself."""
+        if self.user is None:
+            return
+        try:
+            authorization = self._authorization(method, url, media)
+            headers = {"Content-Type": media} if media else {}
+            if authorization:
+                headers["Authorization"] = authorization
+            probe = urllib.request.Request(url, data=b"", method=method, headers=headers)
+            with urllib.request.urlopen(probe, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:
+                message = server_message(exc.read()) or exc.reason
+                raise EngineError(f"{method} {where} failed (HTTP 401): {message}") from None
+        except OSError:
+            pass  # the server is gone as well: the broken connection is the error to report
 
 
 def push(

@@ -221,3 +221,14 @@ def test_undeclared_project_prefixes_are_declared_for_the_server():
     text = with_prefixes("SELECT * WHERE { ?s a kap:Study ; dx:x <urn:a#kap:y> }")
     assert text.startswith("PREFIX kap: <https://w3id.org/kap/ontology#>\nPREFIX dx: ")
     assert with_prefixes("PREFIX kap: <urn:k#>\nASK { ?s a kap:S }").count("PREFIX kap:") == 1
+
+
+@pytest.mark.parametrize("word", ["ADD", "insert", "Drop", "LOAD", "clear"])
+def test_a_query_mentioning_an_update_keyword_is_posted_as_a_query(word: str) -> None:
+    # SPARQLWrapper's own guess finds the keyword anywhere and would post the SELECT as an update
+    engine = RemoteEngine("http://127.0.0.1:9/query")
+    # SPARQLWrapper does not strip every comment line before it guesses: the second line of studies-by-modality's
+    # header said "the inferred graph adds", and the server was sent an update
+    sparql = f"#+ summary: modalities\n#+   the inferred graph {word}s triples\nSELECT ?s WHERE {{ ?s ?p ?o }}\n"
+    assert not engine._wrapper(sparql, graph_query=False).isSparqlUpdateRequest()
+    assert engine._wrapper(sparql, graph_query=False).isSparqlQueryRequest()

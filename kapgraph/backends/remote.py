@@ -124,6 +124,10 @@ class RemoteEngine:
         if self.graph is not None:
             wrapper.addDefaultGraph(self.graph)
         wrapper.setQuery(sparql)
+        # SPARQLWrapper guesses the form with a regular expression that matches keywords anywhere (the word
+        # "add" in a comment made it post a SELECT as an update, which the server refused); kapgraph has
+        # refused updates already and knows whether the query returns a graph
+        wrapper.queryType = "CONSTRUCT" if graph_query else "SELECT"
         wrapper.setReturnFormat(TURTLE if graph_query else JSON)
         if graph_query:  # Turtle or N-Triples, whichever the server prefers
             wrapper.addCustomHttpHeader("Accept", "text/turtle, application/n-triples;q=0.9, text/plain;q=0.5")
