@@ -16,9 +16,10 @@ inconsistencies other than a violated disjointness.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,6 +177,25 @@ def reason(data: Sequence[Path | str] | None = None, *, reasoner: str = "hermit"
 # --- HermiT -------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _private_tempdir() -> Iterator[None]:
+    """Make the temporary files of the block in a folder of our own, removed on the way out.
+
+    owlready2 hands HermiT the ontology in a ``NamedTemporaryFile(delete=False)`` and deletes it only
+    when HermiT returns normally: Ctrl-C, SIGTERM (see :mod:`kapgraph.interrupt`) or an inconsistent
+    ontology would leave it in /tmp. The folder is removed whatever way the block ends.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kapgraph-hermit-") as folder:
+        previous = tempfile.tempdir
+        tempfile.tempdir = folder
+        try:
+            yield
+        finally:
+            tempfile.tempdir = previous
+
+
 def _hermit(
     store: ox.Store, graphs: Sequence[str], defined: Sequence[str]
 ) -> tuple[bool, list[str], set[tuple[str, str]], int]:
@@ -189,7 +209,7 @@ def _hermit(
         fileobj=io.BytesIO(ntriples), format="ntriples"
     )
     try:
-        with onto:
+        with onto, _private_tempdir():
             owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
     except owlready2.OwlReadyInconsistentOntologyError:
         return False, [], set(), dropped
