@@ -56,11 +56,12 @@ def _bind_join(
     ``$KAPGRAPH_SERVICE_TIMEOUT`` seconds (default 60)."""
     from kapgraph.backends.remote import RemoteEngine
     from kapgraph.federation import bind_join
-    from kapgraph.interrupt import SERVICE_TIMEOUT, current_limit
+    from kapgraph.interrupt import current_limit, service_timeout
 
     assert query.federation is not None
     limit = current_limit()
-    timeout = SERVICE_TIMEOUT if limit is None else min(limit, SERVICE_TIMEOUT)
+    service = service_timeout()
+    timeout = service if limit is None else min(limit, service)
 
     def run(sparql: str) -> ResultTable:
         try:

@@ -38,6 +38,10 @@ PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?concept WHERE { ?concept skos:exactMatch|skos:closeMatch ?external }"""
 
 _STUDIES = "SELECT ?study WHERE { ?study a <https://w3id.org/kap/ontology#Study> } ORDER BY ?study"
+_STUDY_LABELS = (
+    "SELECT ?study ?label WHERE { ?study a <https://w3id.org/kap/ontology#Study> ; "
+    "<http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+)
 
 
 class _Concept:
@@ -113,6 +117,24 @@ def resolve(engine: Engine, query: StoredQuery, param: Param, value: str) -> Ide
         for study in studies:
             if text in (study.value, study.value.removeprefix(STUDY_IRI), compact(study)):
                 return study
+        # as the refusal says: case-insensitive, and a study's label works too
+        key = text.casefold()
+        by_name = [s for s in studies if key in (s.value.removeprefix(STUDY_IRI).casefold(), compact(s).casefold())]
+        if not by_name:
+            known = {s.value for s in studies}
+            by_name = sorted(
+                {s for s, label in engine.query(_STUDY_LABELS).rows
+                 if isinstance(s, ox.NamedNode) and s.value in known and isinstance(label, ox.Literal)
+                 and label.value.strip().casefold() == key},
+                key=lambda s: s.value,
+            )  # fmt: skip
+        if len(by_name) == 1:
+            return by_name[0]
+        if by_name:
+            raise ParameterError(
+                f"query {query.name!r}: {value!r} is ambiguous for parameter {param.name!r}: "
+                f"{', '.join(compact(s) for s in by_name)}; give one of these instead"
+            )
         raise _not_allowed(query, param, value, [s.value.removeprefix(STUDY_IRI) for s in studies])
     if param.type == "enum":
         for allowed in param.values:

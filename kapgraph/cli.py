@@ -31,6 +31,24 @@ QUERY_FORMATS = ["table", "csv", "tsv", "json", "xml", "md", "turtle", "nt", "js
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _Seconds(click.FloatRange):
+    """A time limit: a finite number of seconds above 0 (click's FloatRange lets nan and inf through)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        result = super().convert(value, param, ctx)
+        if not math.isfinite(result):
+            self.fail(f"{value!r} is not a finite number of seconds above 0.", param, ctx)
+        return result
+
+
+SECONDS = _Seconds()
+
+
 def _errors_to_exit_codes(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -44,6 +62,11 @@ def _errors_to_exit_codes(func: F) -> F:
             _stdout_gone()
             sys.exit(EXIT_OK)
         except OSError as exc:
+            if exc.filename is not None:
+                # the last line of defence: a file or folder that cannot be used is bad input (2), never
+                # a traceback with exit 1 (the code of violations); modules give more specific messages
+                click.echo(f"kapgraph: error: {exc.filename}: cannot use it: {exc.strerror or exc}", err=True)
+                sys.exit(EXIT_BAD_INPUT)
             if exc.errno not in _WRITE_ERRNOS:
                 raise
             click.echo(f"kapgraph: error: standard output: cannot write: {exc.strerror}", err=True)
@@ -167,7 +190,7 @@ def _endpoint_options(func: F, with_timeout: bool = True) -> F:
             "Virtuoso: http://HOST:PORT/sparql). Default: $KAPGRAPH_ENDPOINT.",
         ),
         click.option(
-            "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", expose_value=False,
+            "--timeout", type=SECONDS, metavar="SECONDS", expose_value=False,
             callback=_remember_remote, help="Time limit of each request to the endpoint, in seconds (default 60).",
         ),
         click.option(
@@ -233,7 +256,7 @@ curies_option = click.option(
     help="Write IRIs as compact CURIEs (dx:PTSD, mesh:D013313, mondo:0005146) instead of full IRIs.",
 )  # fmt: skip
 timeout_option = click.option(
-    "--timeout", "timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+    "--timeout", "timeout", type=SECONDS, default=None, metavar="SECONDS",
     callback=_remember_remote,
     help="Stop the query after SECONDS (exit 3). A SERVICE call has a limit of its own "
     "($KAPGRAPH_SERVICE_TIMEOUT, default 60 s).",
@@ -577,7 +600,7 @@ def synth_command(n: int, seed: int, out: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (warns if not loopback).")
 @click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True, help="Port to listen on.")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True, metavar="SECONDS",
+    "--timeout", type=SECONDS, default=60.0, show_default=True, metavar="SECONDS",
     help="Time limit of each query, in seconds.",
 )  # fmt: skip
 @store_option
@@ -610,7 +633,7 @@ def serve_command(ctx: click.Context, host: str, port: int, timeout: float) -> N
 @click.option("--user", metavar="NAME",
               help="User for HTTP basic or digest auth (as the server asks); password from $KAPGRAPH_PASSWORD "
               "or a prompt.")  # fmt: skip
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+@click.option("--timeout", type=SECONDS, default=60.0, show_default=True,
               metavar="SECONDS", help="Time limit of each request.")  # fmt: skip
 @click.option("--chunk", type=click.IntRange(min=1), default=50_000, show_default=True, help="Triples per request.")
 @store_option

@@ -9,6 +9,7 @@ changes the caller's global matplotlib backend.
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +20,8 @@ import pyoxigraph as ox
 from kapgraph.api import run_query
 from kapgraph.backends import Engine, open_engine
 from kapgraph.errors import KapgraphError
-from kapgraph.files import write_atomically
 from kapgraph.namespaces import PREFIXES
+from kapgraph.output import write_output
 from kapgraph.results import to_python, value
 
 if TYPE_CHECKING:
@@ -226,7 +227,7 @@ def render_figure(name: str, out: Path, engine: Engine | None = None) -> Path:
 
     if suffix == ".md":
         text = markdown_table(name, engine)
-        write_atomically(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        write_output(out, text)
         return out
 
     import matplotlib
@@ -238,6 +239,9 @@ def render_figure(name: str, out: Path, engine: Engine | None = None) -> Path:
     # fixed metadata and hash salt make the output reproducible byte for byte
     metadata = {"Date": None} if fmt == "svg" else {}
 
+    image = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "kapgraph"}):
-        write_atomically(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata))
+        fig.savefig(image, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
+    # a device, FIFO or symbolic link stays what it is (see kapgraph.output)
+    write_output(out, image.getvalue())
     return out

@@ -8,7 +8,7 @@ within a fraction of a second. The worker is abandoned, not stopped; the CLI exi
 
 The time limit is set for a block of code with :func:`time_limit` (the ``--timeout`` option of
 ``query`` and ``sparql``). A query with a ``SERVICE`` call always has one
-(:data:`SERVICE_TIMEOUT` seconds unless a shorter one is set), since Oxigraph's HTTP client waits
+(:func:`service_timeout` seconds unless a shorter one is set), since Oxigraph's HTTP client waits
 forever for an endpoint that never answers.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import os
 import re
 import signal
@@ -24,17 +25,42 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from kapgraph.errors import QueryTimeout
+from kapgraph.errors import KapgraphError, QueryTimeout
 
 T = TypeVar("T")
 
 #: the default time limit (seconds) of a query that calls a remote endpoint with SERVICE
-SERVICE_TIMEOUT = float(os.environ.get("KAPGRAPH_SERVICE_TIMEOUT", "60"))
+#: (``$KAPGRAPH_SERVICE_TIMEOUT`` overrides it; read by :func:`service_timeout` when it is needed)
+SERVICE_TIMEOUT = 60.0
+SERVICE_TIMEOUT_VARIABLE = "KAPGRAPH_SERVICE_TIMEOUT"
 #: the stack of the evaluation thread: the engines' parsers recurse (see kapgraph.limits)
 STACK_SIZE = 64 * 1024 * 1024
 
 _LIMIT: contextvars.ContextVar[float | None] = contextvars.ContextVar("kapgraph_time_limit", default=None)
 _SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?<([^>]*)>", re.I)
+
+
+class BadTimeLimit(KapgraphError):
+    """A time limit that is not a finite number of seconds above 0 (exit 2)."""
+
+
+def seconds(text: str, where: str) -> float:
+    """*text* as a time limit: a finite number of seconds above 0, else BadTimeLimit naming *where*."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadTimeLimit(f"{where}: {text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise BadTimeLimit(f"{where}: {text!r} is not a time limit; give a finite number of seconds above 0")
+    return value
+
+
+def service_timeout() -> float:
+    """The time limit of a SERVICE call: ``$KAPGRAPH_SERVICE_TIMEOUT`` (checked here, when it is used) or 60 s."""
+    text = os.environ.get(SERVICE_TIMEOUT_VARIABLE)
+    if text is None:
+        return SERVICE_TIMEOUT
+    return seconds(text, f"the environment variable {SERVICE_TIMEOUT_VARIABLE}")
 
 
 class Terminated(BaseException):
@@ -75,8 +101,10 @@ def evaluate(run: Callable[[], T], sparql: str = "", engine: str = "the engine")
     """``run()`` in a worker thread, stopped by Ctrl-C and by the current time limit."""
     limit = _LIMIT.get()
     endpoints = services(sparql)
-    if endpoints and (limit is None or limit > SERVICE_TIMEOUT):
-        limit = SERVICE_TIMEOUT
+    if endpoints:
+        service = service_timeout()
+        if limit is None or limit > service:
+            limit = service
     outcome: list[object] = []
     failure: list[BaseException] = []
 

@@ -13,7 +13,9 @@ only when it is called.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -59,24 +61,47 @@ class Source(NamedTuple):
 
 
 def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
-    """Expand files and folders into the sorted list of RDF files to read."""
+    """Expand files and folders into the sorted list of RDF files to read.
+
+    Nothing asked for is skipped without a word: a file or folder that cannot be read, a broken
+    symbolic link, a device or FIFO is a LoadError naming it. Symbolic links to folders are
+    followed (each folder is read once, so a link back up the tree ends).
+    """
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
-            raise LoadError(f"{path}: no such file or folder")
-        if path.is_dir():
+        mode = _mode(path)
+        if stat.S_ISDIR(mode):
             files = sorted(_walk(path))
             if not files:
                 raise LoadError(f"{path}: folder holds no RDF files ({', '.join(sorted(FORMATS))})")
             found.extend(files)
-        elif path.suffix.lower() in FORMATS:
-            found.append(path)
-        else:
+        elif path.suffix.lower() not in FORMATS:
             raise LoadError(
                 f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}"
             )
+        elif not stat.S_ISREG(mode):  # a device such as /dev/zero would be read forever
+            raise LoadError(f"{path}: cannot read: not a regular file (a device, FIFO or socket)")
+        else:
+            found.append(path)
     return found
+
+
+def _mode(path: Path) -> int:
+    """The mode of *path* (links followed), or LoadError saying why it cannot be used."""
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise LoadError(f"{path}: cannot read: a broken symbolic link") from None
+        raise LoadError(f"{path}: no such file or folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LoadError(f"{path}: cannot read: a broken symbolic link (a loop)") from None
+        parent = path.parent
+        if exc.errno == errno.EACCES:  # the folder holding it can be listed but not entered
+            raise LoadError(f"{parent}: cannot read the folder: {exc.strerror}") from None
+        raise LoadError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -86,14 +111,35 @@ def _walk(folder: Path) -> list[Path]:
         raise LoadError(f"{exc.filename or folder}: cannot read the folder: {exc.strerror or exc}")
 
     found = []
-    for root, _dirs, names in os.walk(folder, onerror=fail):
+    root_stat = os.stat(folder)
+    seen = {(root_stat.st_dev, root_stat.st_ino)}
+    for root, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
+        kept = []
+        for name in sorted(dirs):
+            sub = Path(root, name)
+            try:
+                st = os.stat(sub)
+            except OSError as exc:
+                raise LoadError(f"{sub}: cannot read the folder: {exc.strerror or exc}") from None
+            if (st.st_dev, st.st_ino) in seen:  # a link to a folder already read (a loop): read once
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            kept.append(name)
+        dirs[:] = kept
         for name in names:
             path = Path(root, name)
             if path.suffix.lower() not in FORMATS:
+                try:
+                    is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+                except OSError as exc:  # the folder can be listed but not entered
+                    raise LoadError(f"{root}: cannot read the folder: {exc.strerror or exc}") from None
+                if is_link and not os.path.exists(path):
+                    # it may have been a folder of studies: never skip it silently
+                    raise LoadError(f"{path}: cannot read: a broken symbolic link")
                 continue
-            if not path.is_file():
-                kind = "a broken symbolic link" if path.is_symlink() and not path.exists() else "not a regular file"
-                raise LoadError(f"{path}: cannot read: {kind}")
+            mode = _mode(path)
+            if not stat.S_ISREG(mode):
+                raise LoadError(f"{path}: cannot read: not a regular file")
             if not os.access(path, os.R_OK):
                 raise LoadError(f"{path}: cannot read: permission denied")
             found.append(path)

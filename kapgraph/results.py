@@ -2,12 +2,14 @@
 
 Every engine answers with a :class:`ResultTable` of pyoxigraph terms (``NamedNode``, ``Literal``,
 ``BlankNode``). ``json``, ``xml``, ``csv`` and ``tsv`` are the W3C SPARQL 1.1 result formats, written
-by Oxigraph's own serialisers (:meth:`pyoxigraph.QuerySolutions.serialize`); ``table`` (rich) and
+by Oxigraph's own serialisers (:meth:`pyoxigraph.QuerySolutions.serialize`; CSV by Python's RFC 4180
+writer, which quotes an IRI holding a comma); ``table`` (rich) and
 ``md`` are for people and compact IRIs with the project's prefixes. Nothing here imports rdflib.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -207,6 +209,30 @@ def _rich_table(table: ResultTable) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
+def _csv(table: ResultTable) -> str:
+    """SPARQL 1.1 Query Results CSV (§2), written with Python's RFC 4180 writer.
+
+    Oxigraph's CSV serialiser quotes literals but not IRIs, and an IRI may hold a comma
+    (``.../wiki/Washington,_D.C.``): such a row would gain a column. Here every field that holds a
+    comma, a quote, CR or LF is quoted, quotes doubled, records end with CRLF; an IRI is written
+    bare, a literal as its lexical form, a blank node as ``_:label``, an unbound variable empty.
+    """
+
+    def field(term: Term | None) -> str:
+        if term is None:
+            return ""
+        if isinstance(term, ox.BlankNode):
+            return f"_:{term.value}"
+        return value(term)
+
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(table.vars)
+    for row in table.rows:
+        writer.writerow([field(term) for term in row])
+    return out.getvalue()
+
+
 def render(table: ResultTable, fmt: str) -> str:
     """Write a result in one of :data:`TABULAR_FORMATS` (or a graph in :data:`GRAPH_FORMATS`)."""
     if table.kind == "graph":
@@ -215,6 +241,8 @@ def render(table: ResultTable, fmt: str) -> str:
         return (data or b"").decode("utf-8")
     if table.kind == "boolean" and fmt in ("table", "md", "csv", "tsv"):
         return ("true" if table.boolean else "false") + "\n"
+    if fmt == "csv" and not any(isinstance(t, ox.Triple) for row in table.rows for t in row):
+        return _csv(table)
     if fmt in _RESULT_FORMATS:
         parsed = ox.parse_query_results(solutions_json(table), format=ox.QueryResultsFormat.JSON)
         text = (parsed.serialize(format=_RESULT_FORMATS[fmt]) or b"").decode("utf-8")

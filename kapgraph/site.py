@@ -788,16 +788,25 @@ def build_into(
 
     from kapgraph.errors import KapgraphError
 
-    if out.exists() and any(out.iterdir()) and not (out / ".htaccess").is_file():
-        raise KapgraphError(f"{out}: not empty and not a kapgraph site; give a new or empty folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".kapgraph-site-", dir=out.parent))
+    try:
+        if out.exists() and not out.is_dir():
+            raise KapgraphError(f"{out}: exists and is not a folder; give a new or empty folder for the site")
+        if out.exists() and any(out.iterdir()) and not (out / ".htaccess").is_file():
+            raise KapgraphError(f"{out}: not empty and not a kapgraph site; give a new or empty folder")
+        if out.parent.exists() and not out.parent.is_dir():
+            raise KapgraphError(f"{out}: cannot write: Not a directory ({out.parent} is a file)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".kapgraph-site-", dir=out.parent))
+    except OSError as exc:  # a read-only folder, a parent that is a file
+        raise KapgraphError(f"{out}: cannot write: {exc.strerror or exc}") from None
     try:
         stats = build(tmp, engine, data=data, progress=progress)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except OSError as exc:
+        raise KapgraphError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     return stats

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -321,6 +322,15 @@ def synthesize(
         raise KapgraphError(f"the seed must be a whole number, not {seed!r}")
     out = Path(out)
     templates, pools = _load()
+    try:
+        return _synthesize(n, out, seed, templates, pools, progress)
+    except OSError as exc:  # a read-only folder, a parent that is a file, a full disk
+        raise KapgraphError(f"{out}: cannot write: {exc.strerror or exc}") from None
+
+
+def _synthesize(
+    n: int, out: Path, seed: int, templates: Any, pools: Any, progress: Callable[[int], None] | None
+) -> SynthSummary:
     studies = _prepare(out, n, seed)
     width = max(6, len(str(n)))
     order: list[_Template] = []

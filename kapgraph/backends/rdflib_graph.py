@@ -96,9 +96,15 @@ class RdflibEngine:
     def query(self, sparql: str) -> ResultTable:
         refuse_update(sparql)
         check_query(sparql)
-        self._check_syntax(sparql)
+
+        def run() -> ResultTable:
+            # parsing and translating to algebra take long for a long flat query: both run inside
+            # the limited, interruptible evaluation, like the evaluation itself
+            prepared = self._check_syntax(sparql)
+            return _table(self.graph.query(prepared))
+
         try:
-            return evaluate(lambda: _table(self.graph.query(sparql)), sparql, "the rdflib engine")
+            return evaluate(run, sparql, "the rdflib engine")
         except SyntaxError as exc:
             raise QuerySyntaxError(oxigraph_syntax_message(str(exc))) from None
         except (QuerySyntaxError, EngineError):
@@ -115,12 +121,13 @@ class RdflibEngine:
     def inferred_count(self) -> int:
         return self._inferred
 
-    def _check_syntax(self, sparql: str) -> None:
+    def _check_syntax(self, sparql: str) -> Any:
+        """The query parsed and translated (rdflib's prepared query), or QuerySyntaxError."""
         from pyparsing import ParseException
         from rdflib.plugins.sparql import prepareQuery
 
         try:
-            prepareQuery(sparql, initNs=dict(self.graph.namespaces()))
+            return prepareQuery(sparql, initNs=dict(self.graph.namespaces()))
         except ParseException as exc:
             raise QuerySyntaxError(f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
         except Exception as exc:  # rdflib raises a bare Exception for an unknown prefix

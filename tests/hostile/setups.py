@@ -164,3 +164,86 @@ def silent_endpoint(tmp: Path) -> dict[str, str]:
 def close_all() -> None:
     while OPEN:
         OPEN.pop().close()
+
+
+def _chr(path: Path, major: int, minor: int) -> None:
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+
+
+def special_query_files(tmp: Path) -> dict[str, str]:
+    """Query "files" that never end or block: /dev/zero and /dev/urandom copies, a FIFO; one over the cap."""
+    _chr(tmp / "zero.rq", 1, 5)
+    _chr(tmp / "urandom.rq", 1, 9)
+    os.mkfifo(tmp / "fifo.rq")
+    with open(tmp / "big.rq", "wb") as handle:  # sparse: 9 MiB of nothing after a comment sign
+        handle.write(b"#")
+        handle.truncate(9 * 1024 * 1024)
+    return {}
+
+
+def special_data_files(tmp: Path) -> dict[str, str]:
+    """Data "files" named .ttl that are a /dev/zero copy and a FIFO."""
+    _chr(tmp / "zero.ttl", 1, 5)
+    os.mkfifo(tmp / "fifo.ttl")
+    return {"zero": str(tmp / "zero.ttl"), "fifo": str(tmp / "fifo.ttl")}
+
+
+def linked_studies(tmp: Path, edit: str = "", how: str = "link") -> dict[str, str]:
+    """A data copy whose studies/ folder lives elsewhere and is reached by a symbolic link.
+
+    how: "link" (data/studies -> ../elsewhere), "loop" (also studies/up -> .. inside it),
+    "broken" (a link without a suffix to nothing, beside the real folders).
+    """
+    target = Path(data_copy(tmp, edit=edit)["data"])
+    if how == "broken":
+        (target / "more").symlink_to(tmp / "nowhere")
+        return {"data": str(target)}
+    (target / "studies").rename(tmp / "elsewhere")
+    (target / "studies").symlink_to(Path("..") / "elsewhere")
+    if how == "loop":
+        (tmp / "elsewhere" / "up").symlink_to(Path(".."))
+    return {"data": str(target)}
+
+
+def listable_not_enterable(tmp: Path) -> dict[str, str]:
+    """A data copy whose studies/ folder has mode r without x: it can be listed, not entered."""
+    target = Path(data_copy(tmp)["data"])
+    (target / "studies").chmod(0o644)
+    return {"data": str(target)}
+
+
+def figure_targets(tmp: Path) -> dict[str, str]:
+    """Figure outputs that must stay what they are: /dev/full and /dev/null copies, a FIFO, symbolic links."""
+    _chr(tmp / "full.png", 1, 7)
+    _chr(tmp / "full.md", 1, 7)
+    _chr(tmp / "null.svg", 1, 3)
+    os.mkfifo(tmp / "fifo.png")
+    (tmp / "real.md").write_text("old\n", encoding="utf-8")
+    (tmp / "link.md").symlink_to("real.md")
+    (tmp / "dangling.svg").symlink_to("nowhere.svg")
+    return {}
+
+
+def bad_out_folders(tmp: Path) -> dict[str, str]:
+    """A read-only folder, a regular file (as a parent folder) and a /dev/full copy."""
+    (tmp / "ro").mkdir()
+    (tmp / "ro").chmod(0o555)
+    (tmp / "afile").write_text("hi\n", encoding="utf-8")
+    _chr(tmp / "full", 1, 7)
+    return {}
+
+
+def private_tmpdir(tmp: Path) -> dict[str, str]:
+    """A folder for TMPDIR, so that a temporary file left behind shows in the case's snapshot."""
+    (tmp / "tmpdir").mkdir()
+    return {"tmpdir": str(tmp / "tmpdir")}
+
+
+def flat_query(tmp: Path, kind: str, n: int) -> dict[str, str]:
+    """A long flat (not nested) query: n terms joined by + or CONCAT's commas."""
+    if kind == "plus":
+        text = "SELECT (" + "+".join(["1"] * n) + " AS ?x) {}"
+    else:
+        text = "SELECT (CONCAT(" + ",".join(['"a"'] * n) + ") AS ?x) {}"
+    (tmp / "q.rq").write_text(text, encoding="utf-8")
+    return {}
