@@ -157,7 +157,7 @@ def test_missing_folder(oxigraph: Engine, tmp_path: Path) -> None:
 def test_failed_write_leaves_nothing(oxigraph: Engine, tmp_path: Path) -> None:
     target = tmp_path / "taken.png"
     target.mkdir()  # a folder is refused before anything is written (kapgraph.output.write_output)
-    with pytest.raises(KapgraphError, match="taken.png: is a folder"):
+    with pytest.raises(KapgraphError, match=r"taken\.png: is a folder"):
         render_figure("table2", target, engine=oxigraph)
     assert [p.name for p in tmp_path.iterdir()] == ["taken.png"]
     assert list(target.iterdir()) == []

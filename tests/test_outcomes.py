@@ -291,57 +291,78 @@ CHANGES = {
     # Adams: "the patient reported less distress associated with OCD symptoms and reduced OCD-related
     # functional impairment"; "reduced suicidality"; "depression symptoms did improve"; "worsening in OCD
     # and MDD symptoms at 2 weeks following discharge"
-    ("adams2017/change-ocd", IMP, NR), ("adams2017/change-suicidality", IMP, NR),
-    ("adams2017/change-depression", IMP, NR), ("adams2017/change-worsening", WORSE, NR),
+    ("adams2017/change-ocd", IMP, NR),
+    ("adams2017/change-suicidality", IMP, NR),
+    ("adams2017/change-depression", IMP, NR),
+    ("adams2017/change-worsening", WORSE, NR),
     # Azhari: "Cannabis use had decreased significantly"; "no significant improvements were observed in
     # pre-to-post assessments of craving"; "an average baseline DCQ of 44.7 increasing to an average of 87.5"
-    ("azhari2021/change-cannabis-use", IMP, SIG), ("azhari2021/change-craving", SAME, NS),
+    ("azhari2021/change-cannabis-use", IMP, SIG),
+    ("azhari2021/change-craving", SAME, NS),
     ("azhari2021/change-confidence", IMP, NR),
     # Dakwar 2019: "those in the ketamine group were observed to have early improvements in craving scores"
     ("dakwar2019/change-craving-ketamine", IMP, NR),
     # Pradhan: "All subjects experienced reductions in PTSD scores ... at 24 hours" (both arms)
-    ("pradhan2018/change-ptsd-24h-ketamine", IMP, NR), ("pradhan2018/change-ptsd-24h-saline", IMP, NR),
+    ("pradhan2018/change-ptsd-24h-ketamine", IMP, NR),
+    ("pradhan2018/change-ptsd-24h-saline", IMP, NR),
     # Wilkinson 2021: "Of the 42 subjects, 28 (66.7%) achieved a response to ketamine"
     ("wilkinson2021/change-response", IMP, NR),
     # Becker: "normalized caloric intake and improvements in treatment engagement"; "improvements in
     # depressive symptoms that were sustained at the 2-month follow-up"; "both women reported an increased
     # capacity to make effective use of psychological insight"
-    ("becker2014/change-case1", IMP, NR), ("becker2014/change-case2", IMP, NR),
-    ("becker2014/change-insight-case1", IMP, NR), ("becker2014/change-insight-case2", IMP, NR),
+    ("becker2014/change-case1", IMP, NR),
+    ("becker2014/change-case2", IMP, NR),
+    ("becker2014/change-insight-case1", IMP, NR),
+    ("becker2014/change-insight-case2", IMP, NR),
     # Dore: "The results showed significant decreases in anxiety and depression scores"
-    ("dore2019/change-anxiety", IMP, SIG), ("dore2019/change-depression", IMP, SIG),
+    ("dore2019/change-anxiety", IMP, SIG),
+    ("dore2019/change-depression", IMP, SIG),
     # Duek: "Both groups experienced significantly reduced PTSD scores at the 30-day follow-up"
-    ("duek2019/change-ptsd-30d-ketamine", IMP, SIG), ("duek2019/change-ptsd-30d-midazolam", IMP, SIG),
+    ("duek2019/change-ptsd-30d-ketamine", IMP, SIG),
+    ("duek2019/change-ptsd-30d-midazolam", IMP, SIG),
     # Halstead: "self-reported reductions in anxiety"; "severe depression scores on the BDI-II decreased from
     # baseline to the 2-week time point, but returned to severe levels at the 6-month follow-up";
     # "Posttraumatic Cognitions Inventory decreased at 2-weeks"
-    ("halstead2021/change-anxiety", IMP, NR), ("halstead2021/change-depression-2w", IMP, NR),
-    ("halstead2021/change-depression-6m", WORSE, NR), ("halstead2021/change-ptci-2w", IMP, NR),
+    ("halstead2021/change-anxiety", IMP, NR),
+    ("halstead2021/change-depression-2w", IMP, NR),
+    ("halstead2021/change-depression-6m", WORSE, NR),
+    ("halstead2021/change-ptci-2w", IMP, NR),
     # Keizer: "Reductions in pre-post pain ... for 6 patients, whereas 2 showed no change and 3 reported
     # increased pain intensity"; "7 of the 11 (63.6%) patients reported clinically significant reductions"
-    ("keizer2020/change-pain", MIXED, NR), ("keizer2020/change-ptsd", IMP, NR),
+    ("keizer2020/change-pain", MIXED, NR),
+    ("keizer2020/change-ptsd", IMP, NR),
     # Krupitsky 2002, per arm: "Both high and low-dose groups reported significantly reduced cravings";
     # "The high-dose group reported reductions in cravings at the 24-month follow-up but not the low-dose
     # group"; "the high and low-dose groups both experienced reductions in anxiety and depression"
-    ("krupitsky2002/change-craving-high", IMP, SIG), ("krupitsky2002/change-craving-low", IMP, SIG),
-    ("krupitsky2002/change-craving-24m-high", IMP, NR), ("krupitsky2002/change-craving-24m-low", SAME, NR),
-    ("krupitsky2002/change-anxiety-high", IMP, NR), ("krupitsky2002/change-anxiety-low", IMP, NR),
-    ("krupitsky2002/change-depression-high", IMP, NR), ("krupitsky2002/change-depression-low", IMP, NR),
+    ("krupitsky2002/change-craving-high", IMP, SIG),
+    ("krupitsky2002/change-craving-low", IMP, SIG),
+    ("krupitsky2002/change-craving-24m-high", IMP, NR),
+    ("krupitsky2002/change-craving-24m-low", SAME, NR),
+    ("krupitsky2002/change-anxiety-high", IMP, NR),
+    ("krupitsky2002/change-anxiety-low", IMP, NR),
+    ("krupitsky2002/change-depression-high", IMP, NR),
+    ("krupitsky2002/change-depression-low", IMP, NR),
     # Krupitsky 2007: "Reductions in depression and anxiety ... were found amongst those who remained abstinent"
-    ("krupitsky2007/change-anxiety-abstinent", IMP, NR), ("krupitsky2007/change-depression-abstinent", IMP, NR),
+    ("krupitsky2007/change-anxiety-abstinent", IMP, NR),
+    ("krupitsky2007/change-depression-abstinent", IMP, NR),
     # Ocker, from "an NPRS score of 9": "NPRS of 0 and 2" at 30 days and 6 months, "NPRS = 4" at 1 year;
     # "reported continuous abstinence in opioids"
-    ("ocker2020/change-pain-30d", IMP, NR), ("ocker2020/change-pain-6m", IMP, NR),
-    ("ocker2020/change-pain-1y", IMP, NR), ("ocker2020/change-opioid-abstinence", IMP, NR),
+    ("ocker2020/change-pain-30d", IMP, NR),
+    ("ocker2020/change-pain-6m", IMP, NR),
+    ("ocker2020/change-pain-1y", IMP, NR),
+    ("ocker2020/change-opioid-abstinence", IMP, NR),
     # Rodriguez: "A significant decrease in OCD symptoms as measured by the YBOCS"
     ("rodriguez2016/change-ocd", IMP, SIG),
     # Shiroma: "a significant decrease in the severity of PTSD symptoms as measured by PLC-5 and the ...
     # (CGI-S)"; adjusted: "remained significant" / "were no longer significant" (no direction stated)
-    ("shiroma2020/change-pcl5", IMP, SIG), ("shiroma2020/change-cgis", IMP, SIG),
+    ("shiroma2020/change-pcl5", IMP, SIG),
+    ("shiroma2020/change-cgis", IMP, SIG),
     ("shiroma2020/change-pcl5-adjusted", IMP, SIG),
-    ("shiroma2020/change-pcl5-clusters-adjusted", CNR, NS), ("shiroma2020/change-caps5-adjusted", CNR, NS),
+    ("shiroma2020/change-pcl5-clusters-adjusted", CNR, NS),
+    ("shiroma2020/change-caps5-adjusted", CNR, NS),
     # Wilkinson 2017: "Of the eight (50%) participants who responded"; "five of the eight responders relapsed"
-    ("wilkinson2017/change-response", IMP, NR), ("wilkinson2017/change-relapse", WORSE, NR),
+    ("wilkinson2017/change-response", IMP, NR),
+    ("wilkinson2017/change-relapse", WORSE, NR),
 }
 
 

@@ -53,7 +53,8 @@ def test_programmes_without_a_named_modality_say_so_with_evidence(engine: Engine
         """SELECT ?p ?quote WHERE { ?s kap:hasPsychotherapy ?p . ?p kap:modalityReported false .
              FILTER NOT EXISTS { ?p kap:modality ?m }
              ?ev kap:evidenceFor ?p ; kap:evidenceProperty kap:modalityReported ;
-                 <http://www.w3.org/ns/oa#hasTarget>/<http://www.w3.org/ns/oa#hasSelector>/<http://www.w3.org/ns/oa#exact> ?quote }""",
+                 <http://www.w3.org/ns/oa#hasTarget>/<http://www.w3.org/ns/oa#hasSelector>
+                 /<http://www.w3.org/ns/oa#exact> ?quote }""",
     )
     programmes = {p.split("/study/")[1] for p, _ in rows}
     # Dore: "guided psychotherapy during KAP sessions"; Becker: "two concurrent ketamine and

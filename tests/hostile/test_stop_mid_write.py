@@ -34,7 +34,9 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(("signum", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
+@pytest.mark.parametrize(
+    ("signum", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
 def test_a_signal_mid_write_leaves_the_target_as_it_was(tmp_path: Path, signum: int, code: int, word: str) -> None:
     target = tmp_path / "graph.ttl"
     target.write_text("old content\n")
