@@ -392,7 +392,7 @@ def test_there_are_broader_concept_cases() -> None:
     assert {name for name, _, _ in BROADER} >= {"studies-by-design", "studies-by-diagnosis", "studies-by-modality"}
 
 
-@pytest.mark.parametrize(("name", "param", "concept"), BROADER, ids=[f"{n}-{c.rsplit('/', 1)[-1]}" for n, _, c in BROADER])
+@pytest.mark.parametrize(("name", "param", "concept"), BROADER, ids=[f"{n}-{c.rsplit('/')[-1]}" for n, _, c in BROADER])
 def test_broader_concepts_give_the_same_rows_without_the_inferred_graph(
     name: str, param: str, concept: str, engines: dict[str, Engine], plain: dict[str, Engine]
 ) -> None:

@@ -73,6 +73,19 @@ def data_copy(tmp: Path, edit: str = "", drop: str = "") -> dict[str, str]:
     return {"data": str(target)}
 
 
+def synth_data(tmp: Path, studies: int) -> dict[str, str]:
+    """*studies* synthetic studies in tmp/synth (kapgraph synth): work that lasts long enough to interrupt."""
+    import subprocess
+    import sys
+
+    target = tmp / "synth"
+    subprocess.run(
+        [sys.executable, "-m", "kapgraph", "synth", "--studies", str(studies), "--out", str(target)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return {"synth": str(target)}
+
+
 def one_study(tmp: Path, text: str) -> dict[str, str]:
     folder = tmp / "d"
     folder.mkdir()
