@@ -36,6 +36,8 @@ def _query(kind: str, n: int) -> str:
         return "SELECT * WHERE { " + "{ FILTER(" * n + "true" + ") }" * n + " }"
     if kind == "collection":
         return "SELECT * WHERE { ?s ?p " + "(" * n + " 1 " + ")" * n + " }"
+    if kind == "less-than":  # '1<' and a later '>': read as an IRI, the brackets between went uncounted
+        return "ASK { FILTER(1<" + "(" * n + "1" + ")" * n + "&&3>2) }"
     raise ValueError(kind)
 
 
