@@ -18,6 +18,7 @@ from kapgraph.backends import Engine
 from kapgraph.catalog import Param, StoredQuery
 from kapgraph.errors import ParameterError, QuerySyntaxError
 from kapgraph.namespaces import STUDY_IRI, VOCAB
+from kapgraph.querytext import first_code
 from kapgraph.results import Term, compact
 from kapgraph.results import value as term_value
 
@@ -254,26 +255,7 @@ def inject_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
 
 def _outer_brace(sparql: str) -> int:
     """Index of the first '{' outside comments, strings and IRIs (the WHERE clause's group)."""
-    i, n = 0, len(sparql)
-    while i < n:
-        ch = sparql[i]
-        if ch == "#":
-            end = sparql.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if ch in "\"'":
-            quote = ch * 3 if sparql.startswith(ch * 3, i) else ch
-            j = i + len(quote)
-            while j < n and not sparql.startswith(quote, j):
-                j += 2 if sparql[j] == "\\" else 1
-            i = j + len(quote)
-            continue
-        if ch == "<":
-            end = sparql.find(">", i)
-            if end > 0 and not any(c in sparql[i + 1 : end] for c in " \t\n{}"):
-                i = end + 1
-                continue
-        if ch == "{":
-            return i
-        i += 1
-    raise QuerySyntaxError("the query has no '{ ... }' group to bind parameters into")
+    position = first_code(sparql, "{")
+    if position < 0:
+        raise QuerySyntaxError("the query has no '{ ... }' group to bind parameters into")
+    return position

@@ -29,18 +29,18 @@ SPARQL 1.1 query that any engine with ``SERVICE`` can run as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import pyoxigraph as ox
 
 from kapgraph.catalog import Federation
 from kapgraph.errors import EngineError, KapgraphError, ParameterError, QuerySyntaxError
+from kapgraph.querytext import IRIREF, code_indexes, code_only
 from kapgraph.results import ResultTable, Term
 
-_IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
 _WORD = re.compile(r"[A-Za-z_]\w*")
-_SERVICE_HEAD = re.compile(r"SERVICE\b\s*(SILENT\b\s*)?([?$][A-Za-z_]\w*|<[^<>\"{}|^`\\\s]*>)\s*\{", re.I)
+_SERVICE_HEAD = re.compile(rf"SERVICE\b\s*(SILENT\b\s*)?([?$][A-Za-z_]\w*|{IRIREF.pattern})\s*\{{", re.I)
 _QUERY_FORM = re.compile(r"(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 
 
@@ -56,35 +56,10 @@ class Service(NamedTuple):
     pattern: str
 
 
-def _code(text: str, start: int = 0) -> Iterator[int]:
-    """The indexes of *text* outside comments, strings and IRIs, from *start*."""
-    i, n = start, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if ch in "\"'":
-            quote = ch * 3 if text.startswith(ch * 3, i) else ch
-            j = i + len(quote)
-            while j < n and not text.startswith(quote, j):
-                j += 2 if text[j] == "\\" else 1
-            i = j + len(quote)
-            continue
-        if ch == "<":
-            iri = _IRI.match(text, i)
-            if iri:
-                i = iri.end()
-                continue
-        yield i
-        i += 1
-
-
 def _closing(text: str, opening: int) -> int:
     """The index of the ``}`` that closes the ``{`` at *opening*."""
     depth = 0
-    for i in _code(text, opening):
+    for i in code_indexes(text, opening):
         if text[i] == "{":
             depth += 1
         elif text[i] == "}":
@@ -98,7 +73,7 @@ def services(text: str) -> list[Service]:
     """The outermost ``SERVICE`` clauses of *text* (one inside another is part of its pattern)."""
     found: list[Service] = []
     after = 0
-    for i in _code(text):
+    for i in code_indexes(text):
         if i < after or text[i] not in "sS" or (i and (text[i - 1].isalnum() or text[i - 1] in "_?$:")):
             continue
         head = _SERVICE_HEAD.match(text, i)
@@ -113,7 +88,7 @@ def services(text: str) -> list[Service]:
 
 def split_prologue(text: str) -> tuple[str, str]:
     """(the PREFIX and BASE declarations, the query from its SELECT/ASK/CONSTRUCT/DESCRIBE on)."""
-    for i in _code(text):
+    for i in code_indexes(text):
         if (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_?$:")) and _QUERY_FORM.match(text, i):
             return text[:i], text[i:]
     raise QuerySyntaxError("the query has no SELECT, ASK, CONSTRUCT or DESCRIBE")
@@ -121,8 +96,7 @@ def split_prologue(text: str) -> tuple[str, str]:
 
 def uses(pattern: str, variable: str) -> bool:
     """Whether ``?variable`` (or ``$variable``) occurs in *pattern* outside comments, strings and IRIs."""
-    code = "".join(pattern[i] for i in _code(pattern))
-    return re.search(rf"[?$]{re.escape(variable)}(?!\w)", code) is not None
+    return re.search(rf"[?$]{re.escape(variable)}(?!\w)", code_only(pattern)) is not None
 
 
 def check(text: str, federation: Federation) -> str | None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kapgraph.errors import KapgraphError
+from kapgraph.querytext import MAX_READINGS, readings
 
 MAX_QUERY_NESTING = 256
 MAX_QUERY_BYTES = 8 * 1024 * 1024
@@ -33,43 +34,28 @@ class LimitExceeded(KapgraphError):
 
 
 def query_nesting(sparql: str) -> int:
-    """The deepest nesting of ``(``, ``{`` and ``[`` outside strings, IRIs and comments."""
-    depth = deepest = 0
-    i, n = 0, len(sparql)
-    while i < n:
-        c = sparql[i]
-        if c in "({[":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in ")}]":
-            depth = max(0, depth - 1)
-        elif c == "#":
-            end = sparql.find("\n", i)
-            i = n if end < 0 else end
-        elif c in "\"'":
-            long = sparql.startswith(c * 3, i)
-            quote = c * 3 if long else c
-            i += len(quote)
-            while i < n and not sparql.startswith(quote, i):
-                i += 2 if sparql[i] == "\\" else 1
-            i += len(quote) - 1
-        elif c == "<":
-            # an IRI has no spaces; '<' as less-than is followed by one (or by '=')
-            match = re.compile(r"<[^<>\"{}|^`\\\s]*>").match(sparql, i)
-            if match:
-                i = match.end() - 1
-        i += 1
-    return deepest
+    """The deepest nesting of ``(``, ``{`` and ``[`` outside strings, IRIs and comments.
+
+    Over every reading of the text (:func:`kapgraph.querytext.readings`): a ``<`` that may be the
+    less-than operator or the start of an IRI is taken both ways, so brackets between ``1<`` and a
+    later ``>`` count, as they do for the parser.
+    """
+    return readings(sparql).deepest
 
 
 def check_query(sparql: str, where: str = "the query") -> None:
     """Raise LimitExceeded for a query too long or too deeply nested for the engines' parsers."""
     if len(sparql.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
         raise LimitExceeded(f"{where} is longer than the limit of {MAX_QUERY_BYTES // (1024 * 1024)} MiB")
-    depth = query_nesting(sparql)
-    if depth > MAX_QUERY_NESTING:
+    scan = readings(sparql)
+    if scan.overflow:
         raise LimitExceeded(
-            f"{where} nests brackets {depth} deep; the limit is {MAX_QUERY_NESTING} "
+            f"{where} can be read in more than {MAX_READINGS} ways ('<' as less-than or as the start of an "
+            "IRI), too many to check its nesting; put spaces around the '<' operators"
+        )
+    if scan.deepest > MAX_QUERY_NESTING:
+        raise LimitExceeded(
+            f"{where} nests brackets {scan.deepest} deep; the limit is {MAX_QUERY_NESTING} "
             "(deeper nesting overflows the SPARQL parser's stack)"
         )
 

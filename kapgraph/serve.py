@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import shutil
 import signal
 import socket
@@ -29,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kapgraph.errors import EngineError, KapgraphError, StoreError
+from kapgraph.querytext import may_use_service
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_TIMEOUT = 60.0
@@ -76,19 +76,14 @@ def example_query() -> str:
 
 # --- the SERVICE policy ----------------------------------------------------------------------------
 
-_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_NOISE = re.compile(
-    r'#[^\n]*|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'|<[^<>\"{}|^`\\\s]*>",
-    re.S,
-)
-_SERVICE = re.compile(r"(?<![\w?$:.-])SERVICE(?![\w:.-])", re.I)
-
 
 def uses_service(query: str) -> bool:
-    """Whether *query* has the ``SERVICE`` keyword (outside comments, strings and IRIs; ``\\u`` escapes decoded)."""
-    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query)
-    return bool(_SERVICE.search(_NOISE.sub(" ", decoded)))
+    """Whether Oxigraph may read the ``SERVICE`` keyword in *query*: errs on the side of yes.
+
+    See :func:`kapgraph.querytext.may_use_service`: yes when any reading of the text has the word in
+    code (a ``<`` is taken both as less-than and as an IRI start), wherever it stands.
+    """
+    return may_use_service(query)
 
 
 def query_text(target: str, content_type: str, body: bytes) -> str | None:

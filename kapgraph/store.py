@@ -64,7 +64,10 @@ class Manifest:
     #: triples of the inferred graph (kapgraph.materialise.INFERRED_GRAPH), and the time to infer them
     inferred: int = 0
     inference_seconds: float = 0.0
+    #: the whole build (parse, load, inference, compaction), and its asserted part alone (parse, load,
+    #: removal of duplicates): the asserted rate is triples / load_seconds
     seconds: float = 0.0
+    load_seconds: float = 0.0
     #: size of each file of the build when it was finished (a truncated or missing file means corrupt)
     store_files: dict[str, int] = field(default_factory=dict)
     kapgraph: str = field(default_factory=lambda: kapgraph.__version__)
@@ -257,6 +260,7 @@ class StoreDir:
             store.bulk_extend(quads(files, progress))
             drop_duplicates(store, files)
             triples = len(store)
+            load_seconds = round(time.perf_counter() - start, 3)
             inferred = materialise(store)
             store.flush()
             store.optimize()
@@ -268,6 +272,7 @@ class StoreDir:
                 inferred.triples,
                 inferred.seconds,
                 round(time.perf_counter() - start, 3),
+                load_seconds,
                 _store_files(staging),
             )
             target = self.root / key

@@ -365,3 +365,37 @@ def test_a_failing_java_is_a_reasoner_error_naming_it(tmp_path: Path, monkeypatc
     monkeypatch.setattr(owlready2, "JAVA_EXE", str(fake))
     with pytest.raises(ReasonerError, match="HermiT failed: Error: could not create the Java Virtual Machine"):
         reason([STUDIES / "ocker2020.ttl"], reasoner="hermit")
+
+
+def _broader_concept_params() -> list[tuple[str, str, str]]:
+    """(query, parameter, concept) for every concept parameter value that has a narrower concept.
+
+    These are the values for which the inferred graph matters (a study recorded with a narrower concept
+    also has the broader one there), which the queries' own examples mostly are not."""
+    store = load_memory(sources())
+    cases = []
+    for name in sorted(set(Catalog().names()) - NEEDS_ENDPOINT):
+        for param in Catalog().get(name).params:
+            for scheme in param.schemes:
+                rows = store.query(
+                    f"SELECT DISTINCT ?c WHERE {{ ?n <{SKOS}broader> ?c . ?c <{SKOS}inScheme> <{VOCAB}{scheme}> }}",
+                    use_default_graph_as_union=True,
+                )
+                cases += [(name, param.name, row["c"].value) for row in rows]  # type: ignore[index]
+    return sorted(cases)
+
+
+BROADER = _broader_concept_params()
+
+
+def test_there_are_broader_concept_cases() -> None:
+    assert {name for name, _, _ in BROADER} >= {"studies-by-design", "studies-by-diagnosis", "studies-by-modality"}
+
+
+@pytest.mark.parametrize(("name", "param", "concept"), BROADER, ids=[f"{n}-{c.rsplit('/')[-1]}" for n, _, c in BROADER])
+def test_broader_concepts_give_the_same_rows_without_the_inferred_graph(
+    name: str, param: str, concept: str, engines: dict[str, Engine], plain: dict[str, Engine]
+) -> None:
+    params = {**Catalog().get(name).example_params(), param: concept}
+    with_inferred = canonical(run_query(name, params, engine=engines["oxigraph"]))
+    assert with_inferred == canonical(run_query(name, params, engine=plain["oxigraph"]))

@@ -215,7 +215,15 @@ def test_load_command_reports_triples_and_rate_then_reuses(tmp_path: Path, data:
     runner = CliRunner()
     first = runner.invoke(cli, ["load", str(data), "--store", str(folder)])
     assert first.exit_code == 0, first.output
-    assert "triples from 5 files" in first.stdout and "triples/s" in first.stdout
+    lines = first.stdout.splitlines()
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    # the asserted load and its rate, the inference and its time, each on a line of its own
+    assert lines[0].startswith(f"loaded {manifest['triples']:,} asserted triples from 5 files"), lines
+    assert "triples/s" in lines[0] and f"in {manifest['load_seconds']:.2f} s" in lines[0]
+    assert 0 < manifest["load_seconds"] < manifest["seconds"]
+    assert manifest["inferred"] > 0
+    assert lines[1] == f"inferred {manifest['inferred']:,} triples in {manifest['inference_seconds']:.2f} s"
+    assert lines[2].startswith(f"built in {manifest['seconds']:.2f} s")
     second = runner.invoke(cli, ["load", str(data), "--store", str(folder)])
     assert second.exit_code == 0 and "is up to date" in second.stdout
     query = runner.invoke(cli, ["--data", str(data), "--store", str(folder), "query", "studies", "--format", "csv"])

@@ -36,6 +36,8 @@ def _query(kind: str, n: int) -> str:
         return "SELECT * WHERE { " + "{ FILTER(" * n + "true" + ") }" * n + " }"
     if kind == "collection":
         return "SELECT * WHERE { ?s ?p " + "(" * n + " 1 " + ")" * n + " }"
+    if kind == "less-than":  # '1<' and a later '>': read as an IRI, the brackets between went uncounted
+        return "ASK { FILTER(1<" + "(" * n + "1" + ")" * n + "&&3>2) }"
     raise ValueError(kind)
 
 
@@ -71,6 +73,19 @@ def data_copy(tmp: Path, edit: str = "", drop: str = "") -> dict[str, str]:
         assert old in text, f"{old!r} not in {name}"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return {"data": str(target)}
+
+
+def synth_data(tmp: Path, studies: int) -> dict[str, str]:
+    """*studies* synthetic studies in tmp/synth (kapgraph synth): work that lasts long enough to interrupt."""
+    import subprocess
+    import sys
+
+    target = tmp / "synth"
+    subprocess.run(
+        [sys.executable, "-m", "kapgraph", "synth", "--studies", str(studies), "--out", str(target)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return {"synth": str(target)}
 
 
 def one_study(tmp: Path, text: str) -> dict[str, str]:

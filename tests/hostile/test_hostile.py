@@ -105,6 +105,26 @@ def test_hostile_case(case: dict[str, Any], tmp_path: Path) -> None:
     assert _repo_snapshot() == repo_before, "the repository's data changed"
 
 
+def _wait_for_the_moment(
+    case: dict[str, Any], process: subprocess.Popen[bytes], work: Path, values: dict[str, str]
+) -> None:
+    """Wait ``signal_after`` seconds, then (with ``signal_when``, a glob) until a matching path exists.
+
+    ``signal_when`` ties the signal to a moment of the command's own (its temporary file exists), not
+    to a guess of how long it runs, which a fast machine beats and a slow one overshoots."""
+    time.sleep(case.get("signal_after", 0.0 if "signal_when" in case else 4.0))
+    if "signal_when" not in case:
+        return
+    pattern = _fill(case["signal_when"], values)
+    deadline = time.monotonic() + LIMIT
+    while process.poll() is None and time.monotonic() < deadline:
+        root, relative = (Path("/"), pattern.lstrip("/")) if pattern.startswith("/") else (work, pattern)
+        if any(root.glob(relative)):
+            return
+        time.sleep(0.01)
+    pytest.fail(f"{pattern} never appeared while the command ran")
+
+
 def _run(case: dict[str, Any], work: Path, tmp_path: Path, values: dict[str, str]) -> tuple[int, str, str]:
     args = [_fill(a, values) for a in case["args"]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAPGRAPH_")}
@@ -126,7 +146,12 @@ def _run(case: dict[str, Any], work: Path, tmp_path: Path, values: dict[str, str
     try:
         process = subprocess.Popen(command, cwd=work, env=env, stdout=stdout, stderr=subprocess.PIPE)
         if "signal" in case:
-            time.sleep(case.get("signal_after", 4.0))
+            _wait_for_the_moment(case, process, work, values)
+            if process.poll() is not None:  # a signal that finds the command done tests nothing
+                pytest.fail(
+                    f"the command ended (exit {process.returncode}) before SIG{case['signal']} was sent: "
+                    "give the case more work (a larger setup) or a signal_when"
+                )
             process.send_signal(getattr(signal, "SIG" + case["signal"]))
             try:  # "within about a second": a generous bound, so a loaded machine does not fail it
                 out, err = process.communicate(timeout=15)
