@@ -166,4 +166,3 @@ def test_concatenated_parts_come_in_the_stated_order(
                 f"{name} on {engine.name}: {column} = {cell!r} is not in the stated order ({order.stated})"
             )
     assert several, f"{name} gave no cell with several parts: the case checks nothing"
-
