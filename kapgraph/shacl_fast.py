@@ -380,11 +380,97 @@ class SparqlPlan:
     """What a SHACL-SPARQL query reads, and whether Oxigraph may evaluate it for all focus nodes."""
 
     text: str  # the query, with its prefixes, $this left free
-    lexical: bool  # applies string functions to data it does not first check to be IRIs/blank nodes
+    #: the literals whose lexical form the query reads (string functions on data it does not first
+    #: check to be IRIs or blank nodes): ("datatype", IRI) for a read guarded by datatype(?v) = <IRI>,
+    #: ("predicate", IRI) for the objects of a fixed predicate; None: any literal
+    lexical_reads: frozenset[tuple[str, str]] | None
     reads_incoming: bool  # has a pattern `?x p $this`
     incoming_predicates: frozenset[str] | None  # the p of those patterns (None: a variable)
     global_predicates: frozenset[str]  # predicates of patterns not connected to $this (read everywhere)
     bounded: bool  # every pattern is connected to $this (else the shard analysis gives up)
+
+    @property
+    def lexical(self) -> bool:
+        """Whether the query reads the lexical form of some literals."""
+        return self.lexical_reads is None or bool(self.lexical_reads)
+
+    def lexically_safe(self, changed: frozenset[tuple[str, str]]) -> bool:
+        """Whether none of the literals it reads lexically is one whose form Oxigraph changes.
+
+        *changed* holds ("datatype", IRI) and ("predicate", IRI) of each such literal of the shard."""
+        return self.lexical_reads is not None and not (self.lexical_reads & changed)
+
+
+def _datatype_guard(expr: Any) -> tuple[Variable, str] | None:
+    """(?v, IRI) if *expr* is ``datatype(?v) = <IRI>``."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    if isinstance(expr, CompValue) and expr.name == "RelationalExpression" and expr.op == "=":
+        left, right = expr.expr, expr.other
+        if isinstance(right, CompValue):
+            left, right = right, left
+        if (
+            isinstance(left, CompValue)
+            and left.name == "Builtin_DATATYPE"
+            and isinstance(left.arg, Variable)
+            and isinstance(right, URIRef)
+        ):
+            return left.arg, str(right)
+    return None
+
+
+def _lexical_reads(
+    exprs: list[Any],
+    binds: dict[Variable, Any],
+    triples: list[tuple[Any, Any, Any]],
+    data_vars: set[Variable],
+    guarded: set[Variable],
+) -> frozenset[tuple[str, str]] | None:
+    """The literals whose lexical form *exprs* read: see SparqlPlan.lexical_reads."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    reads: set[tuple[str, str]] = set()
+    anything = False
+
+    def read(var: Variable, guards: dict[Variable, str]) -> None:
+        nonlocal anything
+        for underlying in _underlying(var, binds, set()):
+            if underlying not in data_vars or underlying in guarded:
+                continue
+            if underlying in guards:
+                reads.add(("datatype", guards[underlying]))
+                continue
+            predicates = {p for _s, p, o in triples if o == underlying}
+            if predicates and all(isinstance(p, URIRef) for p in predicates):
+                reads.update(("predicate", str(p)) for p in predicates)
+            else:
+                anything = True
+
+    def scan(node: Any, guards: dict[Variable, str]) -> None:
+        if isinstance(node, list | tuple):
+            for item in node:
+                scan(item, guards)
+            return
+        if not isinstance(node, CompValue):
+            return
+        if node.name == "ConditionalAndExpression":
+            # a && b: b is evaluated (and matters) only where a holds, so a datatype test in a guards b
+            inner = dict(guards)
+            for part in [node.expr, *(node.other or [])]:
+                scan(part, inner)
+                guard = _datatype_guard(part)
+                if guard is not None:
+                    inner[guard[0]] = guard[1]
+            return
+        if node.name in _LEXICAL_FUNCTIONS:
+            for var in _expr_vars(node):
+                read(var, guards)
+        for child in node.values():
+            scan(child, guards)
+
+    for expr in exprs:
+        scan(expr, {})
+    return None if anything else frozenset(reads)
 
 
 def _walk(node: Any) -> Iterator[Any]:
@@ -482,14 +568,7 @@ def plan_sparql(select_text: str, prefixed_text: str, is_property_shape: bool) -
                 first = first.expr
             if isinstance(first, CompValue) and first.name in _GUARDS and isinstance(first.arg, Variable):
                 guarded.add(first.arg)
-    lexical = False
-    for expr in filters + list(binds.values()):
-        for sub in _walk(expr):
-            if sub.name in _LEXICAL_FUNCTIONS:
-                for var in _expr_vars(sub):
-                    for underlying in _underlying(var, binds, set()):
-                        if underlying in data_vars and underlying not in guarded:
-                            lexical = True
+    lexical_reads = _lexical_reads(filters + list(binds.values()), binds, triples, data_vars, guarded)
     # which triples the query reads, relative to $this
     anchored: set[Any] = {this}
     reads_incoming = False
@@ -522,7 +601,7 @@ def plan_sparql(select_text: str, prefixed_text: str, is_property_shape: bool) -
                 global_predicates |= preds
     return SparqlPlan(
         text=_not_exists_as_minus(prefixed_text, filters, top_bgp_vars, pattern_vars | set(binds)),
-        lexical=lexical,
+        lexical_reads=lexical_reads,
         reads_incoming=reads_incoming,
         incoming_predicates=None if incoming is None else frozenset(incoming),
         global_predicates=frozenset(global_predicates),
@@ -689,7 +768,8 @@ class LiteralMap:
 
     back: dict[Any, Literal]
     safe: bool  # every literal is one both engines read the same way
-    lexical_safe: bool  # ... and Oxigraph keeps its lexical form
+    #: the literals whose lexical form Oxigraph changes ("80.0"^^xsd:decimal is "80" there)
+    changed: frozenset[Literal] = frozenset()
 
 
 def literal_map(literals: Iterable[Literal]) -> LiteralMap:
@@ -699,20 +779,21 @@ def literal_map(literals: Iterable[Literal]) -> LiteralMap:
     scratch.extend(ox.Quad(ox.NamedNode(f"urn:kapgraph:l{i}"), predicate, to_ox(lit)) for i, lit in enumerate(items))
     canonical: dict[int, Any] = {int(q.subject.value[len("urn:kapgraph:l") :]): q.object for q in scratch}
     back: dict[Any, Literal] = {}
-    safe = lexical_safe = True
+    safe = True
+    changed: set[Literal] = set()
     for i, lit in enumerate(items):
         stored = canonical[i]
         if stored in back and back[stored] != lit:
             safe = False  # two rdflib literals are one in Oxigraph
         back[stored] = lit
         if stored.value != str(lit):
-            lexical_safe = False
+            changed.add(lit)
         if lit.language or lit.datatype is None:
             continue
         pattern = _SAFE_LEXICAL.get(str(lit.datatype))
         if pattern is None or not pattern.fullmatch(str(lit)) or getattr(lit, "ill_typed", False):
             safe = False
-    return LiteralMap(back=back, safe=safe, lexical_safe=lexical_safe and safe)
+    return LiteralMap(back=back, safe=safe, changed=frozenset(changed))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1268,8 +1349,17 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
     store = None
     sparql: dict[Node, dict[Node, list[Any]]] = {}
     on_oxigraph = per_focus = 0
+    changed: frozenset[tuple[str, str]] = frozenset()
+    if lmap.changed:  # where they occur: by datatype and by predicate
+        found: set[tuple[str, str]] = set()
+        for _s, p, _o, lit in quads:
+            if type(lit) is Literal and lit in lmap.changed:
+                found.add(("predicate", p.value))
+                if lit.datatype is not None:
+                    found.add(("datatype", str(lit.datatype)))
+        changed = frozenset(found)
     for node, plan in engine.plans.items():
-        if plan is None or not lmap.safe or (plan.lexical and not lmap.lexical_safe):
+        if plan is None or not lmap.safe or (plan.lexical and not plan.lexically_safe(changed)):
             per_focus += 1
             continue
         if store is None:
