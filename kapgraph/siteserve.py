@@ -7,12 +7,20 @@ text that ``kapgraph docs`` writes as the site's ``.htaccess``, and :func:`answe
 ``mod_rewrite`` would (each ``RewriteCond %{HTTP_ACCEPT}`` a regular-expression search in the Accept
 header, the first matching ``RewriteRule`` wins). So ``/kap/id/study/dakwar2019`` with ``Accept:
 text/turtle`` is a 303 to ``/kap/id/study/dakwar2019.ttl``, and from a browser one to ``.html``, as
-``https://w3id.org/kap/id/study/dakwar2019`` is once the entry is live. Three things are added to what
-Apache would do: a redirect to a file that does not exist is a 404 here; a media range with ``q=0`` is
-left out of the header before the conditions are read (``text/turtle;q=0`` does not select Turtle); and
-a file whose media type the Accept header excludes (no range matches it with ``q > 0``) is a 406,
-which only happens when the site has nothing else for that IRI either (``Accept: application/ld+json``
-on the ontology, which has no JSON-LD).
+``https://w3id.org/kap/id/study/dakwar2019`` is once the entry is live. Where Apache would redirect to
+a file that is not there, or send a type the client refuses, this server does better, and only then:
+
+- an IRI is a 404 when what a request without ``Accept`` gets does not exist (for most IRIs its page:
+  ``/kap/vocab/nosuch`` is a 404, not a redirect to the ontology's Turtle);
+- a media range with ``q=0`` is left out of the header the conditions read (``text/turtle;q=0`` is a
+  refusal, not a request for Turtle);
+- when the .htaccess's pick is missing or not acceptable (no range of the header matches its type with
+  ``q > 0``), the IRI's other representations (what the rules give for each known media type) are
+  tried, the one the client weighs highest wins, and only if none is acceptable the answer is a 406
+  that names them (``Accept: application/ld+json`` on the ontology, which has no JSON-LD).
+
+A file's own path (``/kap/id/study/dakwar2019.ttl``) is that file, with a 406 if the header excludes its
+type.
 
 Paths are checked before any file is touched: a percent-decoded path with a ``.`` or ``..`` segment,
 an empty segment (``//``), a backslash, a control character or invalid UTF-8 is a 404, and so is a
@@ -238,13 +246,16 @@ def answer(
     status, location = picked
     if location is None:
         return Answer(status, text=_status_text(status), headers=vary)
-    variant = _variant(root, mount, location, types)
-    if variant is None:
+    # the IRI is the site's if what a request without Accept gets exists (its page, for most)
+    plain = _rewrite(found, relative, "")
+    default = _variant(root, mount, plain[1], types) if plain and plain[1] else None
+    if default is None:
         return Answer(404, text=NOT_FOUND, headers=vary)
-    if accepts(accept, variant[0]):
+    variant = _variant(root, mount, location, types)
+    if variant is not None and accepts(accept, variant[0]):
         return Answer(status, location=variant[1], headers=vary)
-    # the .htaccess's pick is not acceptable: another representation of the IRI may be
-    variants = [variant]
+    # the .htaccess's pick is missing or not acceptable: another representation of the IRI may do
+    variants = [variant] if variant else []
     for probe in [*dict.fromkeys([*TYPES.values(), *types.values(), "application/rdf+xml"]), ""]:
         other = _rewrite(found, relative, probe)
         found_variant = _variant(root, mount, other[1], types) if other and other[1] else None
