@@ -299,7 +299,7 @@ def serve(
             f"Serving {triples:,} triples from {opened.path} (read-only, query time limit {timeout:g} s)\n"
             f"Query page: {base}/\n"
             f"Endpoint:   {base}/query   (kapgraph query NAME --endpoint {base}/query)\n"
-            f"Site:       {base}{siteserve.MOUNT}   (https://w3id.org/kap/IRI is {base}{siteserve.MOUNT}IRI; {where})\n"
+            f"Site:       {base}{siteserve.MOUNT}   (the IRIs https://w3id.org/kap/...; {where})\n"
             f"Example query to paste ({EXAMPLE[0]}, {EXAMPLE[1]}=PTSD):\n{example_query()}\n"
             "Press Ctrl-C to stop."
         )
