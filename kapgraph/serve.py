@@ -131,7 +131,7 @@ def _handler(upstream: tuple[str, int], timeout: float, site: Path | None = None
 
         def _site(self, path: str) -> None:
             """Answer a request for a site path from the site folder (GET and HEAD only)."""
-            if self.headers.get("Transfer-Encoding") or int(self.headers.get("Content-Length") or 0):
+            if self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length") not in (None, "0"):
                 self.close_connection = True  # a body is never read here: do not parse it as the next request
             if self.command not in ("GET", "HEAD"):
                 self._answer(405, "the site answers GET and HEAD only\n", {"Allow": "GET, HEAD"})
@@ -171,7 +171,12 @@ def _handler(upstream: tuple[str, int], timeout: float, site: Path | None = None
             if self.headers.get("Transfer-Encoding"):
                 self._answer(411, "send the request body with a Content-Length")
                 return
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit():  # int() would raise (a traceback) or, for -1, read until the client closes
+                self._answer(400, "Content-Length is not a number of bytes")
+                self.close_connection = True
+                return
+            body = self.rfile.read(int(length))
             query = query_text(self.path, self.headers.get("Content-Type") or "", body)
             if query is not None and uses_service(query):
                 self._answer(403, "SERVICE is disabled on this server: kapgraph serve does not fetch other endpoints")
@@ -202,6 +207,16 @@ def _handler(upstream: tuple[str, int], timeout: float, site: Path | None = None
 
 
 # --- the server ------------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer ('curl ... | head' has what it wanted) is not an error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _free_port() -> int:
@@ -260,19 +275,18 @@ def serve(
     folder = store or os.environ.get("KAPGRAPH_STORE") or stores.default_cache(files)
     opened = stores.StoreDir(folder).open(files)  # holds the build's in-use lock until closed
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    ThreadingHTTPServer.address_family = family
+    _Server.address_family = family
     upstream_port = _free_port()
     private: Path | None = None
     try:
         private = None if given else Path(tempfile.mkdtemp(prefix="kapgraph-site-"))  # mode 0700
         root = given or (private.resolve() if private else None)
-        proxy = ThreadingHTTPServer((host, port), _handler(("127.0.0.1", upstream_port), timeout, root))
+        proxy = _Server((host, port), _handler(("127.0.0.1", upstream_port), timeout, root))
     except OSError as exc:
         opened.close()
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
         raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    proxy.daemon_threads = True
     command = [binary, "serve-read-only", "--location", str(opened.path), "--bind", f"127.0.0.1:{upstream_port}",
                "--union-default-graph", "--timeout-s", f"{max(1, round(timeout))}"]  # fmt: skip
     previous = signal.signal(signal.SIGTERM, _interrupt)

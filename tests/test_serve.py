@@ -197,10 +197,25 @@ def _read_until(process, last: str, limit: float = 60.0) -> str:
     return seen.decode()
 
 
+def _hang_up_mid_download(port: int) -> None:
+    """Read the start of the site's largest file and hang up; send a Content-Length that is not a number."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(b"GET /kap/kap.ttl HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv(100).startswith(b"HTTP/1.0 200")
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:  # closed with a reset (linger 0)
+        client.sendall(b"POST /query HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+        assert client.recv(100).startswith(b"HTTP/1.0 400")
+    time.sleep(0.5)  # the server's write fails after the hang-up
+
+
 def test_ctrl_c_stops_the_server_and_its_child(tmp_path):
     port = free_port()
     process = start_serve(tmp_path / "store", port)
     banner = _read_until(process, "Press Ctrl-C to stop.")  # the listening port comes before the banner
+    _hang_up_mid_download(port)
     (child,) = children(process.pid)
     assert "oxigraph" in Path(f"/proc/{child}/cmdline").read_text()
     code = stop(process, signal.SIGINT)  # to the whole process group, as a terminal's Ctrl-C
@@ -211,6 +226,7 @@ def test_ctrl_c_stops_the_server_and_its_child(tmp_path):
     assert f"Site:       http://127.0.0.1:{port}/kap/" in out and "temporary folder" in out
     assert "VALUES (?diagnosis) { (<https://w3id.org/kap/vocab/diagnosis/PTSD>) }" in out
     assert "Stopped." in out
+    assert "Traceback" not in err  # a client that hangs up, or sends a bad Content-Length, is no error
     assert not Path(f"/proc/{child}").exists()  # stopped and reaped by kapgraph serve: no orphan
 
 
