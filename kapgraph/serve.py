@@ -277,12 +277,17 @@ def serve(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     _Server.address_family = family
     upstream_port = _free_port()
-    private: Path | None = None
     try:
-        private = None if given else Path(tempfile.mkdtemp(prefix="kapgraph-site-"))  # mode 0700
-        root = given or (private.resolve() if private else None)
-        proxy = _Server((host, port), _handler(("127.0.0.1", upstream_port), timeout, root))
+        private = None if given else Path(tempfile.mkdtemp(prefix="kapgraph-site-")).resolve()  # mode 0700
     except OSError as exc:
+        opened.close()
+        raise StoreError(f"cannot create a temporary folder for the site: {exc.strerror or exc}") from None
+    # bound now (a busy port fails at once), listening only once the site and Oxigraph are ready
+    proxy = _Server((host, port), _handler(("127.0.0.1", upstream_port), timeout, given or private), False)
+    try:
+        proxy.server_bind()
+    except OSError as exc:
+        proxy.server_close()
         opened.close()
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
@@ -302,6 +307,7 @@ def serve(
         else:
             where = f"from {given}"
         _wait_listening(child, upstream_port)
+        proxy.server_activate()
         shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{proxy.server_address[1]}"
         exposed = exposure_warning(host)
