@@ -315,7 +315,7 @@ def check_site(folder: Path) -> Path:
     if not root.is_dir():
         raise SiteError(f"{folder}: not a folder; --site needs a folder built by kapgraph docs --out")
     if not (root / ".htaccess").is_file() or not (root / "index.html").is_file():
-        raise SiteError(f"{folder}: not a kapgraph site (no .htaccess and index.html); build one with kapgraph docs")
+        raise SiteError(f"{folder}: not a kapgraph site (no .htaccess, no index.html); build one with kapgraph docs")
     return root
 
 
