@@ -600,24 +600,38 @@ def synth_command(n: int, seed: int, out: Path) -> None:
     click.echo(f"wrote {summary.studies:,} synthetic studies ({summary.triples:,} triples) to {out}")
 
 
-@cli.command("serve", epilog="Example: kapgraph serve --port 7878 (then open http://127.0.0.1:7878/)")
+@cli.command(
+    "serve",
+    epilog="Example: kapgraph serve --port 7878 (then open http://127.0.0.1:7878/ and "
+    "http://127.0.0.1:7878/kap/id/study/dakwar2019)",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (warns if not loopback).")
 @click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True, help="Port to listen on.")
 @click.option(
     "--timeout", type=SECONDS, default=60.0, show_default=True, metavar="SECONDS",
     help="Time limit of each query, in seconds.",
 )  # fmt: skip
+@click.option(
+    "--site", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Serve this site (built by kapgraph docs --out DIR) below /kap/ instead of building one at start "
+    "(the default, a few seconds, into a temporary folder removed at stop, so the site shows the graph "
+    "being served).",
+)  # fmt: skip
 @store_option
 @click.pass_context
 @_errors_to_exit_codes
-def serve_command(ctx: click.Context, host: str, port: int, timeout: float) -> None:
-    """Serve the graph read-only over SPARQL, with a query page (Oxigraph's server), until Ctrl-C.
+def serve_command(ctx: click.Context, host: str, port: int, timeout: float, site: Path | None) -> None:
+    """Serve the graph read-only over SPARQL, with a query page (Oxigraph's server), and the
+    documentation site below /kap/, until Ctrl-C.
 
-    Refuses SPARQL Update and queries that use SERVICE; binds loopback unless told otherwise."""
+    Refuses SPARQL Update and queries that use SERVICE; binds loopback unless told otherwise. The site
+    is at the IRIs' own paths (https://w3id.org/kap/id/study/X is /kap/id/study/X), negotiated as the
+    site's .htaccess does: Accept: text/turtle (or application/ld+json) is redirected to the RDF, a
+    browser to the HTML page."""
     from kapgraph.serve import serve
 
     serve(
-        _data(ctx), store=_store(ctx), host=host, port=port, timeout=timeout,
+        _data(ctx), store=_store(ctx), host=host, port=port, timeout=timeout, site=site,
         echo=lambda line: click.echo(line), warn=lambda line: click.echo(f"kapgraph: {line}", err=True),
     )  # fmt: skip
 

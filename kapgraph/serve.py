@@ -8,6 +8,16 @@ every request, except queries that use ``SERVICE``: Oxigraph's server evaluates 
 fetch any URL a visitor names, including hosts on the server's own network), and has no switch to
 turn that off, so the proxy answers such queries ``403``. SPARQL Update is refused by Oxigraph itself
 (read-only mode: ``403 The server is read-only``).
+
+The proxy also serves the documentation site of :mod:`kapgraph.site` itself, below ``/kap/``: the
+paths of the IRIs the graph mints (``https://w3id.org/kap/id/study/dakwar2019`` is
+``/kap/id/study/dakwar2019``), negotiated as the site's ``.htaccess`` does it (:mod:`kapgraph.siteserve`),
+so that a local rewrite of ``https://w3id.org/kap/`` to ``http://HOST:PORT/kap/`` resolves every IRI.
+Those paths answer GET and HEAD only and never reach Oxigraph; every other path (``/`` the query page,
+``/query``, ``/update``, ``/store``, the page's scripts) is forwarded as before. The site is built at
+start into a private temporary folder from the store being served (a few seconds; removed at stop), so
+it always shows the graph the endpoint answers for, or taken from ``site=`` (a folder built by
+``kapgraph docs --out``).
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from kapgraph import siteserve
 from kapgraph.errors import EngineError, KapgraphError, StoreError
 from kapgraph.querytext import may_use_service
 
@@ -97,26 +108,75 @@ def query_text(target: str, content_type: str, body: bytes) -> str | None:
     return "\n".join(texts) if texts else None
 
 
-def _handler(upstream: tuple[str, int], timeout: float) -> type[BaseHTTPRequestHandler]:
+def _handler(upstream: tuple[str, int], timeout: float, site: Path | None = None) -> type[BaseHTTPRequestHandler]:
+    """The proxy's request handler; *site* is the real path of the site folder served below ``/kap/``."""
+    site_rules = siteserve.rules()
+
     class Proxy(BaseHTTPRequestHandler):
         server_version = "kapgraph-serve"
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: no request log
             pass
 
-        def _answer(self, status: int, text: str) -> None:
+        def _answer(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
             data = text.encode("utf-8")
             self.send_response(status)
+            for key, val in (headers or {}).items():
+                self.send_header(key, val)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _site(self, path: str) -> None:
+            """Answer a request for a site path from the site folder (GET and HEAD only)."""
+            if self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length") not in (None, "0"):
+                self.close_connection = True  # a body is never read here: do not parse it as the next request
+            if self.command not in ("GET", "HEAD"):
+                self._answer(405, "the site answers GET and HEAD only\n", {"Allow": "GET, HEAD"})
+                return
+            if site is None:
+                self._answer(404, siteserve.NOT_FOUND + "\n")
+                return
+            got = siteserve.answer(site, path, self.headers.get("Accept"), site_rules=site_rules)
+            if got.file is None:
+                text = got.text or f"See Other: {got.location}"
+                headers = {**got.headers, **({"Location": got.location} if got.location else {})}
+                self._answer(got.status, text + "\n", headers)
+                return
+            try:
+                fd, size = siteserve.open_file(got.file)
+            except OSError:
+                self._answer(404, siteserve.NOT_FOUND + "\n", got.headers)
+                return
+            with open(fd, "rb") as handle:
+                self.send_response(200)
+                for key, val in got.headers.items():
+                    self.send_header(key, val)
+                self.send_header("Content-Length", str(size))
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.end_headers()
+                if self.command != "HEAD":
+                    shutil.copyfileobj(handle, self.wfile, 1 << 16)
+
+        def _route(self) -> None:
+            path = siteserve.site_path(self.path)
+            if path is None:
+                self._forward()
+            else:
+                self._site(path)
 
         def _forward(self) -> None:
             if self.headers.get("Transfer-Encoding"):
                 self._answer(411, "send the request body with a Content-Length")
                 return
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit():  # int() would raise (a traceback) or, for -1, read until the client closes
+                self._answer(400, "Content-Length is not a number of bytes")
+                self.close_connection = True
+                return
+            body = self.rfile.read(int(length))
             query = query_text(self.path, self.headers.get("Content-Type") or "", body)
             if query is not None and uses_service(query):
                 self._answer(403, "SERVICE is disabled on this server: kapgraph serve does not fetch other endpoints")
@@ -141,12 +201,22 @@ def _handler(upstream: tuple[str, int], timeout: float) -> type[BaseHTTPRequestH
             if self.command != "HEAD":
                 self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _forward
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _route
 
     return Proxy
 
 
 # --- the server ------------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer ('curl ... | head' has what it wanted) is not an error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _free_port() -> int:
@@ -186,26 +256,42 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 7878,
     timeout: float = DEFAULT_TIMEOUT,
+    site: Path | str | None = None,
     echo: Callable[[str], None] = print,
     warn: Callable[[str], None] = print,
 ) -> None:
-    """Serve the graph read-only until interrupted (Ctrl-C or SIGTERM), then stop the Oxigraph server."""
+    """Serve the graph read-only until interrupted (Ctrl-C or SIGTERM), then stop the Oxigraph server.
+
+    The documentation site is served below ``/kap/``: from *site* (a folder built by ``kapgraph docs``)
+    if given, else built at start into a private temporary folder (removed at stop)."""
+    import tempfile
+
     from kapgraph import store as stores
     from kapgraph.loading import sources
 
     binary = find_oxigraph()
+    given = siteserve.check_site(Path(site)) if site is not None else None
     files = sources(data)
     folder = store or os.environ.get("KAPGRAPH_STORE") or stores.default_cache(files)
     opened = stores.StoreDir(folder).open(files)  # holds the build's in-use lock until closed
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    ThreadingHTTPServer.address_family = family
+    _Server.address_family = family
     upstream_port = _free_port()
     try:
-        proxy = ThreadingHTTPServer((host, port), _handler(("127.0.0.1", upstream_port), timeout))
+        private = None if given else Path(tempfile.mkdtemp(prefix="kapgraph-site-")).resolve()  # mode 0700
     except OSError as exc:
         opened.close()
+        raise StoreError(f"cannot create a temporary folder for the site: {exc.strerror or exc}") from None
+    # bound now (a busy port fails at once), listening only once the site and Oxigraph are ready
+    proxy = _Server((host, port), _handler(("127.0.0.1", upstream_port), timeout, given or private), False)
+    try:
+        proxy.server_bind()
+    except OSError as exc:
+        proxy.server_close()
+        opened.close()
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
         raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    proxy.daemon_threads = True
     command = [binary, "serve-read-only", "--location", str(opened.path), "--bind", f"127.0.0.1:{upstream_port}",
                "--union-default-graph", "--timeout-s", f"{max(1, round(timeout))}"]  # fmt: skip
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -214,7 +300,14 @@ def serve(
     # a session of its own: Ctrl-C reaches kapgraph, which stops it; killed with kapgraph (Linux)
     worker: threading.Thread | None = None
     try:
+        started = time.perf_counter()
+        if private is not None:  # while the Oxigraph server starts
+            _build_site(private, opened, files, data)
+            where = f"built in {time.perf_counter() - started:.1f} s into a temporary folder"
+        else:
+            where = f"from {given}"
         _wait_listening(child, upstream_port)
+        proxy.server_activate()
         shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{proxy.server_address[1]}"
         exposed = exposure_warning(host)
@@ -226,6 +319,7 @@ def serve(
             f"Serving {triples:,} triples from {opened.path} (read-only, query time limit {timeout:g} s)\n"
             f"Query page: {base}/\n"
             f"Endpoint:   {base}/query   (kapgraph query NAME --endpoint {base}/query)\n"
+            f"Site:       {base}{siteserve.MOUNT}   (the IRIs https://w3id.org/kap/...; {where})\n"
             f"Example query to paste ({EXAMPLE[0]}, {EXAMPLE[1]}=PTSD):\n{example_query()}\n"
             "Press Ctrl-C to stop."
         )
@@ -244,6 +338,17 @@ def serve(
         proxy.server_close()
         _stop(child)
         opened.close()
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def _build_site(out: Path, opened: Any, files: Any, data: Sequence[Path | str] | None) -> None:
+    """Build the documentation site into *out* from the store being served (the same graph)."""
+    from kapgraph.backends.oxigraph import OxigraphEngine
+    from kapgraph.site import build
+
+    engine = OxigraphEngine(opened.store, files, triples=opened.manifest.triples, location=opened.path)
+    build(out, engine, data=[Path(d) for d in data] if data else None)
 
 
 def _die_with_parent() -> None:

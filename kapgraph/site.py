@@ -641,6 +641,7 @@ LAYOUT = (
     ("https://w3id.org/kap/id/review/LOCAL", "id/review.html#LOCAL", "kap.ttl"),
     ("https://w3id.org/kap/query/NAME", "query/NAME.html", "catalog.ttl"),
     ("https://w3id.org/kap/id/dataset", "index.html", "void.ttl"),
+    ("https://w3id.org/kap/id/kapgraph-developers", "index.html", "ontology.ttl"),
     ("https://w3id.org/kap/shapes#Shape", "(none)", "shapes.ttl"),
     ("https://w3id.org/kap/graph/PATH", "(named graph of one source file)", "kap.ttl"),
 )
@@ -663,9 +664,14 @@ RewriteRule ^id/study/([^/.]+)$ id/study/$1.html [R=303,L]
 # the review, its claims and discrepancies
 RewriteCond %{HTTP_ACCEPT} text/turtle
 RewriteRule ^id/review(/.*)?$ kap.ttl [R=303,L]
-RewriteRule ^id/review/([^/]+)$ id/review.html#$1 [R=303,NE,L]
+RewriteRule ^id/review/(.+)$ id/review.html#$1 [R=303,NE,L]
 RewriteRule ^id/review$ id/review.html [R=303,L]
 RewriteRule ^id/dataset$ void.ttl [R=303,L]
+
+# the ontology's creator: the project, described in the ontology, whose home is the index page
+RewriteCond %{HTTP_ACCEPT} text/turtle
+RewriteRule ^id/kapgraph-developers$ ontology.ttl [R=303,L]
+RewriteRule ^id/kapgraph-developers$ index.html [R=303,L]
 
 # the ontology (hash IRIs reach this rule without their #fragment) and the concept schemes
 RewriteCond %{HTTP_ACCEPT} text/turtle [OR]

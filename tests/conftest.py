@@ -82,7 +82,7 @@ def runner() -> CliRunner:
 def served(tmp_path_factory: pytest.TempPathFactory) -> object:
     """``kapgraph serve`` on the bundled graph, on a free loopback port, stopped (SIGINT) at the end.
 
-    Yields its base URL (``http://127.0.0.1:PORT``); the endpoint is BASE + ``/query``."""
+    Yields its base URL (``http://127.0.0.1:PORT``); the endpoint is BASE + ``/query``, the site BASE + ``/kap/``."""
     from tests.endpoint_helpers import free_port, start_serve, stop
 
     port = free_port()

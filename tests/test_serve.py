@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import http.client
 import signal
 import sys
 import time
@@ -113,6 +115,64 @@ def test_the_query_page_is_served(served):
         assert response.status == 200 and "yasgui" in response.read().decode().lower()
 
 
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+STUDY = "https://w3id.org/kap/id/study/dakwar2019"
+
+
+def _get(
+    base: str, target: str, accept: str | None = None, method: str = "GET"
+) -> tuple[http.client.HTTPResponse, bytes]:
+    """One request with the target sent as written (no client-side normalisation of '..' or '%2e')."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request(method, target, headers={"Accept": accept} if accept else {})
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.server
+def test_a_study_iri_is_negotiated_as_the_htaccess_does(served):
+    from rdflib import RDF, RDFS, Graph, Literal, URIRef
+
+    redirect, _ = _get(served, "/kap/id/study/dakwar2019", "text/turtle")
+    assert (redirect.status, redirect.getheader("Location")) == (303, "/kap/id/study/dakwar2019.ttl")
+    assert redirect.getheader("Vary") == "Accept"
+    request = urllib.request.Request(served + "/kap/id/study/dakwar2019", headers={"Accept": "text/turtle"})
+    with urllib.request.urlopen(request, timeout=60) as response:  # follows the 303
+        assert response.headers["Content-Type"] == "text/turtle; charset=utf-8"
+        graph = Graph().parse(data=response.read().decode("utf-8"), format="turtle")
+    study = URIRef(STUDY)
+    assert (study, RDF.type, URIRef("https://w3id.org/kap/ontology#Study")) in graph
+    label = graph.value(study, RDFS.label)
+    assert isinstance(label, Literal) and str(label).startswith("Dakwar 2019")
+    assert len(set(graph.subjects())) > 5  # the study and its arms, regimens, outcomes and evidence
+    request = urllib.request.Request(served + "/kap/id/study/dakwar2019", headers={"Accept": BROWSER})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.url.endswith("/kap/id/study/dakwar2019.html")
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        page = response.read().decode("utf-8")
+    assert html.escape(str(label)) in page and "<blockquote>" in page
+
+
+@pytest.mark.server
+def test_the_site_refuses_traversal_and_other_methods_over_http(served):
+    for target in ("/kap/../../../../etc/passwd", "/kap/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+                   "/kap/id/study/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd", "/kap//etc/passwd",
+                   "/kap/%5c..%5c..%5c..%5cetc%5cpasswd", "/kap/index.html%00", "/kap/%2e%2e%2f.htaccess"):  # fmt: skip
+        response, body = _get(served, target, "text/turtle")
+        assert response.status == 404, target
+        assert response.getheader("Content-Type") == "text/plain; charset=utf-8" and b"root:" not in body
+    refused, _ = _get(served, "/kap/index.html", method="POST")
+    assert (refused.status, refused.getheader("Allow")) == (405, "GET, HEAD")
+    head, nothing = _get(served, "/kap/index.html", method="HEAD")
+    page, body = _get(served, "/kap/index.html", BROWSER)
+    assert head.status == page.status == 200 and nothing == b"" and b"<h1>kapgraph</h1>" in body
+    assert int(head.getheader("Content-Length")) == len(body)
+
+
 @pytest.mark.server
 def _read_until(process, last: str, limit: float = 60.0) -> str:
     """Standard output up to and including the line *last* (fails after *limit* seconds).
@@ -137,10 +197,25 @@ def _read_until(process, last: str, limit: float = 60.0) -> str:
     return seen.decode()
 
 
+def _hang_up_mid_download(port: int) -> None:
+    """Read the start of the site's largest file and hang up; send a Content-Length that is not a number."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(b"GET /kap/kap.ttl HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv(100).startswith(b"HTTP/1.0 200")
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:  # closed with a reset (linger 0)
+        client.sendall(b"POST /query HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+        assert client.recv(100).startswith(b"HTTP/1.0 400")
+    time.sleep(0.5)  # the server's write fails after the hang-up
+
+
 def test_ctrl_c_stops_the_server_and_its_child(tmp_path):
     port = free_port()
     process = start_serve(tmp_path / "store", port)
     banner = _read_until(process, "Press Ctrl-C to stop.")  # the listening port comes before the banner
+    _hang_up_mid_download(port)
     (child,) = children(process.pid)
     assert "oxigraph" in Path(f"/proc/{child}/cmdline").read_text()
     code = stop(process, signal.SIGINT)  # to the whole process group, as a terminal's Ctrl-C
@@ -148,8 +223,10 @@ def test_ctrl_c_stops_the_server_and_its_child(tmp_path):
     out = banner + rest
     assert code == 0, err
     assert f"Query page: http://127.0.0.1:{port}/" in out and f"Endpoint:   http://127.0.0.1:{port}/query" in out
+    assert f"Site:       http://127.0.0.1:{port}/kap/" in out and "temporary folder" in out
     assert "VALUES (?diagnosis) { (<https://w3id.org/kap/vocab/diagnosis/PTSD>) }" in out
     assert "Stopped." in out
+    assert "Traceback" not in err  # a client that hangs up, or sends a bad Content-Length, is no error
     assert not Path(f"/proc/{child}").exists()  # stopped and reaped by kapgraph serve: no orphan
 
 
@@ -165,6 +242,14 @@ def test_a_missing_oxigraph_binary_exits_2(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2 and "pip install oxigraph" in result.stderr
+
+
+def test_a_site_folder_that_is_not_a_site_exits_2(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["serve", "--site", str(tmp_path)])
+    assert result.exit_code == 2 and "not a kapgraph site" in result.stderr
+    result = CliRunner().invoke(cli, ["serve", "--site", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "not a folder" in result.stderr
 
 
 def test_binding_beyond_loopback_warns():

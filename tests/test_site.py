@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from click.testing import CliRunner
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from kapgraph.catalog import Catalog
 from kapgraph.cli import cli
@@ -115,6 +115,34 @@ def test_every_minted_iri_maps_to_a_page_that_exists(site: Path, oxigraph) -> No
         if fragment and fragment not in ids.setdefault(path, _parse(path).ids):
             missing.append(f"{s.value} -> {target}")
     assert missing == []
+
+
+def test_every_minted_iri_resolves_through_the_htaccess(site: Path, oxigraph) -> None:
+    """As kapgraph serve (and w3id.org with the .htaccess) answers it: for a browser the page (and anchor)
+    that page_of names, for Accept: text/turtle a Turtle file in which the IRI is a subject."""
+    from kapgraph.siteserve import answer
+
+    root = site.resolve()
+    rows = oxigraph.query(
+        'SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "https://w3id.org/kap/")) }'
+    ).rows
+    graphs: dict[str, Graph] = {}
+    problems = []
+    for (s,) in rows:
+        path = "/kap/" + s.value.removeprefix("https://w3id.org/kap/").split("#", 1)[0]
+        for accept in ("text/html,*/*;q=0.8", "text/turtle"):
+            got = answer(root, path, accept)
+            file = (got.location or "").removeprefix("/kap/").split("#", 1)[0]
+            page = page_of(s.value) if accept.startswith("text/html") else None
+            if page is not None and "#" in s.value:  # a hash IRI reaches the server without its fragment
+                page = page.split("#", 1)[0]
+            if got.status != 303 or not (root / file).is_file() or (page and got.location != "/kap/" + page):
+                problems.append(f"{s.value} ({accept}): {got.status} {got.location or got.text}, page {page}")
+            elif accept == "text/turtle":
+                graph = graphs.get(file) or graphs.setdefault(file, Graph().parse(root / file, format="turtle"))
+                if not any(True for _ in graph.triples((URIRef(s.value), None, None))):
+                    problems.append(f"{s.value}: not a subject in {file}")
+    assert problems == []
 
 
 def test_metadata_files_parse(site: Path) -> None:
