@@ -15,10 +15,12 @@ IRI                                         file(s)
 ``id/dataset``                              ``void.ttl`` (VoID + DCAT), ``index.html``
 ==========================================  ==============================================
 
-The pages are written by this module rather than by pyLODE: pyLODE 3.4.1 (the current release on
+The pages are written by this module rather than by pyLODE. pyLODE 3.4.1 (the current release on
 PyPI) fails on import when installed from its wheel (``pylode/version.py`` opens a
-``pyproject.toml`` the wheel does not ship), so it cannot be a dependency. The ontology pages carry
-pyLODE's content: label, IRI, definition, super-classes and -properties, domain and range, inverse,
+``pyproject.toml`` the wheel does not ship); 3.3.4, the release before, imports but stops on
+``ontology/kap.ttl`` with ``TypeError: unhashable type: 'list'`` in ``_setclass_html``, on the nested
+class expressions of the defined classes (RDFLib/pyLODE#231, open; both checked 2026-12-03 with
+rdflib 7.6.0). So neither can be a dependency. The ontology pages carry pyLODE's content: label, IRI, definition, super-classes and -properties, domain and range, inverse,
 the classes a property is used with, and the external concepts a term maps to.
 """
 
