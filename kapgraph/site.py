@@ -181,6 +181,80 @@ class Site:
 
 # --- ontology -------------------------------------------------------------------------------------
 
+RDF_NS = PREFIXES["rdf"]
+#: a restriction's property -> its Manchester-syntax keyword
+_RESTRICTIONS = {
+    OWL + "someValuesFrom": "some",
+    OWL + "allValuesFrom": "only",
+    OWL + "hasValue": "value",
+    OWL + "minCardinality": "min",
+    OWL + "maxCardinality": "max",
+    OWL + "cardinality": "exactly",
+    OWL + "minQualifiedCardinality": "min",
+    OWL + "maxQualifiedCardinality": "max",
+    OWL + "qualifiedCardinality": "exactly",
+}
+
+
+def _blank_nodes(site: Site) -> dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]]:
+    """The triples of the blank nodes of the kap terms' class axioms (restrictions, lists, unions)."""
+    steps = "|".join(
+        f"<{OWL}{p}>"
+        for p in ("intersectionOf", "unionOf", "complementOf", "oneOf", "someValuesFrom", "allValuesFrom", "onClass")
+    )
+    nodes: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = defaultdict(lambda: defaultdict(list))
+    for b, p, o in site.rows(
+        f"""SELECT DISTINCT ?b ?p ?o WHERE {{
+          ?t <{OWL}equivalentClass>|<{RDFS}subClassOf> ?top . FILTER(STRSTARTS(STR(?t), "{KAP_IRI}") && isBlank(?top))
+          ?top ({steps}|<{RDF_NS}first>|<{RDF_NS}rest>)* ?b . FILTER(isBlank(?b))
+          ?b ?p ?o }}"""
+    ):
+        nodes[b.value][value(p)].append(o)
+    return nodes
+
+
+def class_expression(
+    site: Site, src: str, term: object, nodes: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]]
+) -> str:
+    """An OWL class expression in Manchester syntax, as HTML with the named terms linked."""
+
+    def items(head: object) -> list[object]:
+        out: list[object] = []
+        seen: set[str] = set()
+        while isinstance(head, ox.BlankNode) and head.value not in seen:
+            seen.add(head.value)
+            out += nodes[head.value].get(RDF_NS + "first", [])[:1]
+            rest = nodes[head.value].get(RDF_NS + "rest")
+            head = rest[0] if rest else None
+        return out
+
+    def render(node: object, nested: bool, depth: int = 0) -> str:
+        if not isinstance(node, ox.BlankNode):
+            return site.link(src, node) if isinstance(node, ox.NamedNode) else esc(str(getattr(node, "value", node)))
+        f = nodes.get(node.value, {})
+        if depth > 20:  # a cycle in malformed data
+            return "…"
+        for key, word in ((OWL + "intersectionOf", " and "), (OWL + "unionOf", " or ")):
+            if f.get(key):
+                text = f" <b>{word.strip()}</b> ".join(render(i, True, depth + 1) for i in items(f[key][0]))
+                return f"({text})" if nested else text
+        if f.get(OWL + "complementOf"):
+            return "<b>not</b> " + render(f[OWL + "complementOf"][0], True, depth + 1)
+        if f.get(OWL + "oneOf"):
+            return "{" + ", ".join(render(i, True, depth + 1) for i in items(f[OWL + "oneOf"][0])) + "}"
+        if f.get(OWL + "onProperty"):
+            prop = render(f[OWL + "onProperty"][0], True, depth + 1)
+            for key, word in _RESTRICTIONS.items():
+                if f.get(key):
+                    filler = render(f[key][0], True, depth + 1)
+                    if key.endswith("QualifiedCardinality") and f.get(OWL + "onClass"):
+                        filler += " " + render(f[OWL + "onClass"][0], True, depth + 1)
+                    text = f"{prop} <b>{word}</b> {filler}"
+                    return f"({text})" if nested else text
+        return "<i>an anonymous class</i>"
+
+    return render(term, False)
+
 
 def _ontology(site: Site) -> None:
     terms = site.rows(
@@ -193,6 +267,7 @@ def _ontology(site: Site) -> None:
         f'SELECT ?t ?p ?o WHERE {{ ?t ?p ?o FILTER(STRSTARTS(STR(?t), "{KAP_IRI}")) }} ORDER BY ?t ?p ?o'
     ):
         facts[value(t)][value(p)].append(o)
+    axioms = _blank_nodes(site)
     used_with: dict[str, set[str]] = defaultdict(set)
     for p, cls in site.rows(
         f'SELECT DISTINCT ?p ?c WHERE {{ ?s ?p ?o . ?s a ?c FILTER(STRSTARTS(STR(?p), "{KAP_IRI}") '
@@ -214,6 +289,8 @@ def _ontology(site: Site) -> None:
         rows = [("IRI", f"<code>{esc(iri)}</code>"), ("kind", esc(kind))]
 
         def terms_of(prop: str) -> str:
+            if prop in (OWL + "equivalentClass", RDFS + "subClassOf"):  # named classes and class expressions
+                return ", ".join(class_expression(site, src, o, axioms) for o in f.get(prop, []))
             return ", ".join(site.link(src, o) for o in f.get(prop, []) if not isinstance(o, ox.BlankNode))
 
         for title, prop in (

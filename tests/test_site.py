@@ -236,3 +236,46 @@ def test_guide_queries_run_and_the_frequency_rule_holds(oxigraph, rdf_graph: Gra
     (_t, _x, sparql) = next(g for g in GUIDE if g[0].startswith("Regimen"))
     got = {row[0].value.rsplit("/", 1)[-1] for row in run_sparql(sparql, engine=oxigraph).rows}
     assert got == expected
+
+
+def _axiom_terms(graph: Graph, node: object, seen: set[object]) -> set[str]:
+    """The named terms (IRIs) of a class expression, the owl: and rdf: vocabulary left out."""
+    from rdflib import BNode
+
+    if isinstance(node, URIRef):
+        return {str(node)}
+    if not isinstance(node, BNode) or node in seen:
+        return set()
+    seen.add(node)
+    found: set[str] = set()
+    for p, o in graph.predicate_objects(node):
+        if not str(p).startswith(("http://www.w3.org/2002/07/owl#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#")):
+            continue
+        if str(o).startswith(("http://www.w3.org/2002/07/owl#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#")):
+            continue
+        found |= _axiom_terms(graph, o, seen)
+    return found
+
+
+def test_defined_classes_show_their_axioms_in_manchester_syntax(site: Path) -> None:
+    from kapgraph import resources
+
+    ontology = Graph().parse(resources.ontology_file())
+    owl = "http://www.w3.org/2002/07/owl#"
+    defined = sorted(
+        (c, e) for c, e in ontology.subject_objects(URIRef(owl + "equivalentClass")) if not isinstance(e, URIRef)
+    )
+    assert len(defined) >= 10  # the defined classes of issue 9
+    page = (site / "ontology.html").read_text(encoding="utf-8")
+    for cls, expression in defined:
+        local = str(cls).rsplit("#", 1)[1]
+        section = page[page.index(f'id="{local}"') :]
+        section = section[: section.index("</table>")]
+        assert "equivalent to" in section, local
+        row = section[section.index("equivalent to") :]
+        row = row[: row.index("</tr>")]
+        assert "anonymous class" not in row, local
+        assert " <b>" in row, local  # a keyword: and, or, some, value, ...
+        for term in _axiom_terms(ontology, expression, set()):
+            compact = term.replace("https://w3id.org/kap/ontology#", "kap:")
+            assert compact.split("/")[-1] in row or compact in row, (local, term, row[:300])
