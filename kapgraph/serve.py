@@ -278,7 +278,8 @@ def serve(
     _Server.address_family = family
     upstream_port = _free_port()
     try:
-        private = None if given else Path(tempfile.mkdtemp(prefix="kapgraph-site-")).resolve()  # mode 0700
+        # the site documents the bundled graph: built at start for it only (other data: --site DIR, or none)
+        private = None if given or data else Path(tempfile.mkdtemp(prefix="kapgraph-site-")).resolve()  # mode 0700
     except OSError as exc:
         opened.close()
         raise StoreError(f"cannot create a temporary folder for the site: {exc.strerror or exc}") from None
@@ -304,8 +305,10 @@ def serve(
         if private is not None:  # while the Oxigraph server starts
             _build_site(private, opened, files, data)
             where = f"built in {time.perf_counter() - started:.1f} s into a temporary folder"
-        else:
+        elif given is not None:
             where = f"from {given}"
+        else:
+            where = ""
         _wait_listening(child, upstream_port)
         proxy.server_activate()
         shown = f"[{host}]" if ":" in host else host
@@ -319,8 +322,13 @@ def serve(
             f"Serving {triples:,} triples from {opened.path} (read-only, query time limit {timeout:g} s)\n"
             f"Query page: {base}/\n"
             f"Endpoint:   {base}/query   (kapgraph query NAME --endpoint {base}/query)\n"
-            f"Site:       {base}{siteserve.MOUNT}   (the IRIs https://w3id.org/kap/...; {where})\n"
-            f"Example query to paste ({EXAMPLE[0]}, {EXAMPLE[1]}=PTSD):\n{example_query()}\n"
+            + (
+                f"Site:       {base}{siteserve.MOUNT}   (the IRIs https://w3id.org/kap/...; {where})\n"
+                if where
+                else "Site:       none with --data (the documentation site describes the bundled graph; "
+                "--site DIR serves one built by kapgraph docs)\n"
+            )
+            + f"Example query to paste ({EXAMPLE[0]}, {EXAMPLE[1]}=PTSD):\n{example_query()}\n"
             "Press Ctrl-C to stop."
         )
         worker = threading.Thread(target=proxy.serve_forever, daemon=True)

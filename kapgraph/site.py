@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pyoxigraph as ox
 
 from kapgraph import resources
+from kapgraph.errors import KapgraphError
 from kapgraph.namespaces import KAP_IRI, PREFIXES, REVIEW_IRI, STUDY_IRI, VOCAB
 from kapgraph.results import compact, value
 
@@ -805,6 +806,27 @@ def _index(site: Site, counts: dict[str, int]) -> None:
     )
 
 
+class SiteError(KapgraphError):
+    """The site cannot be built from this graph (exit 2)."""
+
+
+def _check_bundled_studies(engine: Engine) -> None:
+    """The site documents the bundled graph: a page per bundled study file. SiteError if the graph lacks them."""
+    slugs = sorted(p.stem for p in (resources.data_dir() / "studies").glob("*.ttl"))
+    values = " ".join(f"<{STUDY_IRI}{slug}>" for slug in slugs)
+    present = {
+        value(row[0])
+        for row in engine.query(f"SELECT ?s WHERE {{ VALUES ?s {{ {values} }} ?s a <{KAP_IRI}Study> }}").rows
+    }
+    missing = [slug for slug in slugs if STUDY_IRI + slug not in present]
+    if missing:
+        raise SiteError(
+            f"kapgraph docs documents the bundled graph (a page per study of data/studies/), and this graph lacks "
+            f"{len(missing)} of its {len(slugs)} studies ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
+            "build the site without --data"
+        )
+
+
 def build(
     out: Path, engine: Engine, *, data: list[Path] | None = None, progress: Callable[[str], None] | None = None
 ) -> dict[str, float]:
@@ -814,6 +836,7 @@ def build(
     from kapgraph.export import export
 
     start = time.perf_counter()
+    _check_bundled_studies(engine)
     site = Site(engine, out)
     steps: list[tuple[str, Callable[[Site], None]]] = [
         ("ontology", _ontology),

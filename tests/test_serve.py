@@ -260,3 +260,45 @@ def test_binding_beyond_loopback_warns():
 def test_the_example_query_is_the_readme_question(engines):
     studies = {str(row[0]).rsplit("/", 1)[1].rstrip(">") for row in engines["oxigraph"].query(example_query()).rows}
     assert studies == {"dore2019", "duek2019", "halstead2021", "shiroma2020"}
+
+
+def _synthetic(folder: Path, studies: int = 3) -> Path:
+    result = CliRunner().invoke(cli, ["synth", "--studies", str(studies), "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.mark.server
+def test_other_data_is_served_without_the_bundled_graphs_site(tmp_path):
+    # the site documents the bundled graph (a page per bundled study): with --data, serve starts
+    # without one (it used to stop with "study:adams2017 has no facts in the graph")
+    import os
+    import subprocess
+
+    data, port = _synthetic(tmp_path / "synth"), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kapgraph", "--data", str(data), "serve", "--store", str(tmp_path / "store"),
+         "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        banner = _read_until(process, "Press Ctrl-C to stop.")
+        assert "Site:       none with --data" in banner
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/kap/ontology", timeout=30)
+        assert missing.value.code == 404
+        study = "<https://w3id.org/kap/ontology#Study>"
+        query = urllib.parse.urlencode({"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s a {study} }}"})
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/query?{query}", headers={"Accept": "text/csv"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.read().decode().split() == ["n", "3"]  # the synthetic studies are served
+    finally:
+        assert stop(process, signal.SIGINT) == 0
+
+
+def test_docs_of_other_data_is_refused_clearly(tmp_path):
+    data = _synthetic(tmp_path / "synth")
+    result = CliRunner().invoke(cli, ["--data", str(data), "docs", "--out", str(tmp_path / "site")])
+    assert result.exit_code == 2, result.output
+    assert "kapgraph docs documents the bundled graph" in result.stderr and "adams2017" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "site").exists()
