@@ -98,18 +98,7 @@ def writable_oxigraph(tmp_path_factory: pytest.TempPathFactory) -> object:
     """A writable ``oxigraph serve`` in a temporary folder on a free loopback port, killed at the end.
 
     Yields its base URL (``/store``, ``/update``, ``/query`` below it)."""
-    import subprocess
+    from tests.endpoint_helpers import oxigraph_server
 
-    from tests.endpoint_helpers import OXIGRAPH, free_port, stop, wait_port
-
-    port = free_port()
-    location = tmp_path_factory.mktemp("oxigraph-writable")
-    process = subprocess.Popen(
-        [str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph-writable")) as base:
+        yield base

@@ -49,6 +49,32 @@ def stop(process: subprocess.Popen[Any], sig: int = signal.SIGINT) -> int:
     return process.returncode
 
 
+@contextlib.contextmanager
+def oxigraph_server(location: Path, *files: Path, read_only: bool = False) -> Iterator[str]:
+    """``oxigraph serve`` (``serve-read-only``) on *location*, loaded with *files* first, on a free loopback
+    port; yields its base URL (``/query``, ``/store``, ``/update`` below it) and stops it at the end."""
+    import pytest
+
+    if files:
+        loaded = subprocess.run(
+            [str(OXIGRAPH), "load", "--location", str(location), "--file", *map(str, files)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if loaded.returncode != 0:
+            pytest.fail(f"oxigraph load failed (exit {loaded.returncode}): {loaded.stderr.strip()}")
+    port = free_port()
+    command = "serve-read-only" if read_only else "serve"
+    process = subprocess.Popen(
+        [str(OXIGRAPH), command, "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
 def start_serve(store: Path, port: int, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "kapgraph", "serve", "--store", str(store), "--port", str(port), *args],

@@ -15,7 +15,6 @@ must check at least one cell with several parts, so that it cannot pass by havin
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
@@ -28,7 +27,7 @@ from kapgraph.catalog import Catalog
 from kapgraph.errors import EngineError
 from kapgraph.results import value
 from tests.conftest import TEST_DATA
-from tests.endpoint_helpers import free_port, stop, wait_port
+from tests.endpoint_helpers import oxigraph_server
 from tests.test_federated import FIXTURES, RDFLIB_FAILS, oxigraph_binary
 
 LOCAL = TEST_DATA / "concat-order" / "local.ttl"
@@ -110,24 +109,10 @@ def engine_with_synthetic(request: pytest.FixtureRequest) -> Engine:
 @pytest.fixture(scope="module")
 def order_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The query URL of a read-only loopback Oxigraph server with the federated fixtures and endpoint.trig."""
-    binary = oxigraph_binary()
+    oxigraph_binary()  # a clear failure if the server binary is missing
     store = tmp_path_factory.mktemp("concat-order") / "store"
-    files = [str(p) for p in (*FIXTURES, ENDPOINT_DATA)]
-    loaded = subprocess.run(
-        [binary, "load", "--location", str(store), "--file", *files], capture_output=True, text=True, timeout=120
-    )
-    if loaded.returncode != 0:
-        pytest.fail(f"oxigraph load failed (exit {loaded.returncode}): {loaded.stderr.strip()}")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_port(port, process)
-        yield f"http://127.0.0.1:{port}/query"
-    finally:
-        stop(process)
+    with oxigraph_server(store, *FIXTURES, ENDPOINT_DATA, read_only=True) as base:
+        yield f"{base}/query"
 
 
 def test_every_concatenating_query_states_an_order() -> None:
