@@ -35,7 +35,7 @@ from kapgraph.results import Term
 
 INFERRED_GRAPH = GRAPH_BASE + "inferred"
 #: bump when the rules change, so that cached stores are rebuilt
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -153,20 +153,61 @@ def rules(store: ox.Store) -> dict[str, str]:
     return {**{k: _rule(*v) for k, v in _FIXED_RULES.items()}, **defined_class_rules(store)}
 
 
-def materialise(store: ox.Store, *, max_rounds: int = 50) -> Materialised:
+#: the rules with one data pattern, run from the previous round's new triples after the first round
+#: (semi-naive evaluation): (rule name, the schema query giving (sub, super) pairs)
+_DELTA_RULES = {
+    "sub-class": f"{_PREFIXES}SELECT ?a ?b WHERE {{ ?a rdfs:subClassOf ?b . FILTER(isIRI(?b) && ?a != ?b) }}",
+    "sub-property": f"{_PREFIXES}SELECT ?a ?b WHERE {{ ?a rdfs:subPropertyOf ?b . FILTER(?a != ?b) }}",
+}
+#: the predicates those schema queries read: a round that derives one of them is followed by a full round
+_SCHEMA = frozenset({ox.NamedNode(RDFS + "subClassOf"), ox.NamedNode(RDFS + "subPropertyOf")})
+
+
+def _supers(store: ox.Store, query: str) -> dict[Term, list[Term]]:
+    found: dict[Term, list[Term]] = {}
+    for row in store.query(query, use_default_graph_as_union=True):  # type: ignore[union-attr]
+        found.setdefault(row["a"], []).append(row["b"])
+    return found
+
+
+def _held(store: ox.Store, triple: ox.Triple) -> bool:
+    """Whether any graph of *store* holds *triple*."""
+    return next(iter(store.quads_for_pattern(triple.subject, triple.predicate, triple.object, None)), None) is not None
+
+
+def _from_delta(store: ox.Store, delta: set[ox.Triple], supers: dict[str, dict[Term, list[Term]]]) -> set[ox.Triple]:
+    """What the sub-class and sub-property rules derive from *delta*, the triples new in the last round."""
+    derived: set[ox.Triple] = set()
+    classes, properties = supers["sub-class"], supers["sub-property"]
+    for t in delta:
+        if t.predicate == _TYPE and t.object in classes:
+            derived.update(ox.Triple(t.subject, _TYPE, d) for d in classes[t.object])
+        if t.predicate in properties:
+            derived.update(ox.Triple(t.subject, q, t.object) for q in properties[t.predicate])  # type: ignore[arg-type]
+    return {t for t in derived if not _held(store, t)}
+
+
+def materialise(store: ox.Store, *, max_rounds: int = 50, semi_naive: bool = True) -> Materialised:
     """Run the rules over *store*'s union graph to a fixpoint, adding what is new to INFERRED_GRAPH.
 
-    Replaces any previous content of INFERRED_GRAPH."""
+    Replaces any previous content of INFERRED_GRAPH. After the first round the rules with one data
+    pattern (sub-class, sub-property) start from the triples the round before added, not from every
+    rdf:type again (semi-naive evaluation: the same fixpoint; at 10,000 studies the sub-class rule took
+    7 s a round over the whole store). ``semi_naive=False`` runs every rule over everything each round."""
     start = time.perf_counter()
     graph = ox.NamedNode(INFERRED_GRAPH)
     store.remove_graph(graph)
-    queries = list(rules(store).values())
+    queries = rules(store)
+    supers = {name: _supers(store, query) for name, query in _DELTA_RULES.items()}
     added = 0
     rounds = 0
+    delta: set[ox.Triple] | None = None  # the last round's new triples, once a round has run
     while True:
         rounds += 1
         new: set[ox.Triple] = set()
-        for query in queries:
+        for name, query in queries.items():
+            if delta is not None and name in _DELTA_RULES:
+                continue  # from the delta, below
             result = store.query(query, use_default_graph_as_union=True)
             assert isinstance(result, ox.QueryTriples)
             for triple in result:
@@ -174,10 +215,23 @@ def materialise(store: ox.Store, *, max_rounds: int = 50) -> Materialised:
                 if isinstance(triple.subject, ox.BlankNode | ox.Triple) or isinstance(triple.object, ox.BlankNode):
                     continue
                 new.add(triple)
+        if delta is not None:
+            new |= {
+                t
+                for t in _from_delta(store, delta, supers)
+                if not isinstance(t.subject, ox.BlankNode) and not isinstance(t.object, ox.BlankNode)
+            }
         if not new:
             break
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in new)
+        # bulk: a third of the time of a transactional extend into an on-disk store (a build in staging
+        # has no other reader)
+        store.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, graph) for t in new])
         added += len(new)
+        # a derived schema triple changes what the delta rules read: the next round runs them in full
+        delta = new if semi_naive else None
+        if any(t.predicate in _SCHEMA for t in new):
+            supers = {name: _supers(store, query) for name, query in _DELTA_RULES.items()}
+            delta = None
         if rounds >= max_rounds:
             raise MaterialiseError(f"the rules did not reach a fixpoint in {max_rounds} rounds")
     return Materialised(added, round(time.perf_counter() - start, 3), rounds)
