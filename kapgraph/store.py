@@ -21,12 +21,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -41,6 +42,18 @@ from kapgraph.materialise import RULES_VERSION, materialise
 #: bump when the layout of a build changes, so that old builds are not trusted
 #: (2: the build holds the inferred graph of kapgraph.materialise)
 FORMAT = 2
+#: quads per call of the bulk loader: it holds a call's quads in memory (all 5.4 M of 10,000 studies in one
+#: call: 2.0 GB at the peak; 545,605 of 1,000 studies: 494 MB in one call, 171 MB in calls of 100,000)
+BULK_CHUNK = 100_000
+
+
+def bulk_extend(store: ox.Store, quads: Iterable[ox.Quad], chunk: int = BULK_CHUNK) -> None:
+    """``Store.bulk_extend`` in calls of *chunk* quads, so that memory does not grow with the data."""
+    iterator = iter(quads)
+    while batch := list(itertools.islice(iterator, chunk)):
+        store.bulk_extend(batch)
+
+
 #: how long a process waits for another one's build before giving up (seconds)
 LOCK_TIMEOUT = float(os.environ.get("KAPGRAPH_LOCK_TIMEOUT", "1800"))
 MANIFEST = "manifest.json"
@@ -257,7 +270,7 @@ class StoreDir:
         start = time.perf_counter()
         try:
             store = ox.Store(str(staging))
-            store.bulk_extend(quads(files, progress))
+            bulk_extend(store, quads(files, progress))
             drop_duplicates(store, files)
             triples = len(store)
             load_seconds = round(time.perf_counter() - start, 3)

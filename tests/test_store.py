@@ -250,3 +250,24 @@ def test_query_path_does_not_import_rdflib_pyshacl_owlready2_or_matplotlib(fmt: 
     assert done.returncode == 0, done.stderr
     assert "duek2019" in done.stdout
     assert "LOADED []" in done.stderr
+
+
+def test_bulk_extend_goes_in_bounded_calls() -> None:
+    # the bulk loader holds a call's quads in memory: kapgraph hands it at most BULK_CHUNK at a time
+    from kapgraph.store import bulk_extend
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def bulk_extend(self, batch: list[ox.Quad]) -> None:
+            self.calls.append(len(batch))
+
+    quads = (ox.Quad(ox.NamedNode(f"urn:s{i}"), ox.NamedNode("urn:p"), ox.Literal(str(i))) for i in range(10))
+    recorder = Recorder()
+    bulk_extend(recorder, quads, chunk=3)  # type: ignore[arg-type]
+    assert recorder.calls == [3, 3, 3, 1]
+    store = ox.Store()
+    seven = [ox.Quad(ox.NamedNode(f"urn:s{i}"), ox.NamedNode("urn:p"), ox.Literal("x")) for i in range(7)]
+    bulk_extend(store, seven, chunk=2)
+    assert len(store) == 7
