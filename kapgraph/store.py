@@ -42,8 +42,8 @@ from kapgraph.materialise import RULES_VERSION, materialise
 #: bump when the layout of a build changes, so that old builds are not trusted
 #: (2: the build holds the inferred graph of kapgraph.materialise)
 FORMAT = 2
-#: quads per call of the bulk loader: it holds a call's quads in memory (all 5.4 M of 10,000 studies in one
-#: call: 2.0 GB at the peak; 545,605 of 1,000 studies: 494 MB in one call, 171 MB in calls of 100,000)
+#: quads per call of the bulk loader: it holds a call's quads in memory (the 545,605 of 1,000 studies took
+#: 494 MB in one call, 171 MB in calls of 100,000; the 5.4 M of 10,000 studies 223 MB in such calls)
 BULK_CHUNK = 100_000
 
 
