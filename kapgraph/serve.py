@@ -303,7 +303,7 @@ def serve(
     try:
         started = time.perf_counter()
         if private is not None:  # while the Oxigraph server starts
-            _build_site(private, opened, files, data)
+            _build_site(private, opened, files)
             where = f"built in {time.perf_counter() - started:.1f} s into a temporary folder"
         elif given is not None:
             where = f"from {given}"
@@ -350,13 +350,13 @@ def serve(
             shutil.rmtree(private, ignore_errors=True)
 
 
-def _build_site(out: Path, opened: Any, files: Any, data: Sequence[Path | str] | None) -> None:
-    """Build the documentation site into *out* from the store being served (the same graph)."""
+def _build_site(out: Path, opened: Any, files: Any) -> None:
+    """Build the documentation site of the bundled graph into *out* from the store being served."""
     from kapgraph.backends.oxigraph import OxigraphEngine
     from kapgraph.site import build
 
     engine = OxigraphEngine(opened.store, files, triples=opened.manifest.triples, location=opened.path)
-    build(out, engine, data=[Path(d) for d in data] if data else None)
+    build(out, engine)
 
 
 def _die_with_parent() -> None:

@@ -389,11 +389,6 @@ class SparqlPlan:
     global_predicates: frozenset[str]  # predicates of patterns not connected to $this (read everywhere)
     bounded: bool  # every pattern is connected to $this (else the shard analysis gives up)
 
-    @property
-    def lexical(self) -> bool:
-        """Whether the query reads the lexical form of some literals."""
-        return self.lexical_reads is None or bool(self.lexical_reads)
-
     def lexically_safe(self, changed: frozenset[tuple[str, str]]) -> bool:
         """Whether none of the literals it reads lexically is one whose form Oxigraph changes.
 
@@ -1359,7 +1354,7 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
                     found.add(("datatype", str(lit.datatype)))
         changed = frozenset(found)
     for node, plan in engine.plans.items():
-        if plan is None or not lmap.safe or (plan.lexical and not plan.lexically_safe(changed)):
+        if plan is None or not lmap.safe or not plan.lexically_safe(changed):
             per_focus += 1
             continue
         if store is None:
