@@ -14,6 +14,7 @@ only when it is called.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
@@ -47,10 +48,8 @@ _RDFLIB_PARSERS = {
     ".jsonld": "ox-json-ld",
 }
 
-_DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
-_DUPLICATES = """
-SELECT ?s ?p ?o (GROUP_CONCAT(STR(?g); separator=" ") AS ?graphs) WHERE { GRAPH ?g { ?s ?p ?o } }
-GROUP BY ?s ?p ?o HAVING (COUNT(?g) > 1)"""
+#: the duplicate check's part size (quads): a store or predicate larger than this is checked in parts
+PARTITION_QUADS = 1_000_000
 
 
 class Source(NamedTuple):
@@ -219,22 +218,90 @@ def quads(files: list[Source], progress: Callable[[Source, int], None] | None = 
             progress(source, count)
 
 
+class _Part(NamedTuple):
+    """The quads with this predicate and object (None: any), and how many there are."""
+
+    predicate: ox.NamedNode | None
+    object: ox.NamedNode | ox.Literal | None
+    quads: int
+
+    @property
+    def pattern(self) -> str:
+        return f"?s {self.predicate or '?p'} {self.object or '?o'}"
+
+    @property
+    def variables(self) -> str:
+        return "?s" + (" ?p" if self.predicate is None else "") + (" ?o" if self.object is None else "")
+
+
+def _partitions(store: ox.Store) -> list[_Part]:
+    """Parts that split the store's quads, each with its quad count.
+
+    One part per predicate; a predicate with more than :data:`PARTITION_QUADS` quads and at most
+    10,000 objects, all IRIs or literals (``rdf:type``, ``kap:evidenceProperty``), is split by object.
+    A triple's duplicates lie in its own part, so each part is checked alone and memory is bounded by
+    the largest."""
+    parts: list[_Part] = []
+    by_predicate = store.query("SELECT ?p (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?p")
+    assert isinstance(by_predicate, ox.QuerySolutions)
+    for row in by_predicate:
+        predicate, count = row["p"], int(row["n"].value)
+        assert isinstance(predicate, ox.NamedNode)
+        if count > PARTITION_QUADS:
+            objects = store.query(
+                f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s {predicate} ?o }} }} GROUP BY ?o LIMIT 10001"
+            )
+            assert isinstance(objects, ox.QuerySolutions)
+            found = [(o["o"], int(o["n"].value)) for o in objects]
+            # a blank node in a pattern would be a variable: split only by IRIs and literals
+            if len(found) <= 10_000 and all(isinstance(o, ox.NamedNode | ox.Literal) for o, _ in found):
+                parts.extend(_Part(predicate, o, n) for o, n in found)
+                continue
+        parts.append(_Part(predicate, None, count))
+    return parts
+
+
 def drop_duplicates(store: ox.Store, files: list[Source]) -> int:
-    """Keep a triple stated in several of *files* only in the graph of the first of them; return how many went."""
-    counted = store.query(_DISTINCT)
-    assert isinstance(counted, ox.QuerySolutions)
-    if int(next(iter(counted))["n"].value) == len(store):  # the common case, told by a cheaper query
-        return 0
-    duplicates = store.query(_DUPLICATES)
-    assert isinstance(duplicates, ox.QuerySolutions)
+    """Keep a triple stated in several of *files* only in the graph of the first of them; return how many went.
+
+    A store of up to :data:`PARTITION_QUADS` quads is checked with one ``DISTINCT`` over every triple;
+    a larger one part by part (:func:`_partitions`): at 10,000 studies the whole ``DISTINCT`` peaked at
+    1.2 GB, the parts at 0.23 GB, in the same time (8 s)."""
+    total = len(store)
+    parts = [_Part(None, None, total)] if total <= PARTITION_QUADS else _partitions(store)
     order = {source.graph: i for i, source in enumerate(files)}
     removed = 0
-    for solution in duplicates:
-        graphs = sorted(solution["graphs"].value.split(" "), key=lambda g: order.get(g, len(order)))
-        for graph in graphs[1:]:
-            store.remove(ox.Quad(solution["s"], solution["p"], solution["o"], ox.NamedNode(graph)))
-            removed += 1
+    for part in parts:
+        distinct = f"SELECT DISTINCT {part.variables} WHERE {{ GRAPH ?g {{ {part.pattern} }} }}"
+        counted = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {distinct} }}")
+        assert isinstance(counted, ox.QuerySolutions)
+        if int(next(iter(counted))["n"].value) == part.quads:  # the common case, told by a cheaper query
+            continue
+        duplicates = store.query(
+            f"SELECT {part.variables} (GROUP_CONCAT(STR(?g); separator=' ') AS ?graphs) "
+            f"WHERE {{ GRAPH ?g {{ {part.pattern} }} }} GROUP BY {part.variables} HAVING (COUNT(?g) > 1)"
+        )
+        assert isinstance(duplicates, ox.QuerySolutions)
+        for solution in list(duplicates):
+            graphs = sorted(solution["graphs"].value.split(" "), key=lambda g: order.get(g, len(order)))
+            predicate = part.predicate or solution["p"]
+            obj = part.object or solution["o"]
+            for graph in graphs[1:]:
+                store.remove(ox.Quad(solution["s"], predicate, obj, ox.NamedNode(graph)))
+                removed += 1
     return removed
+
+
+#: quads per call of the bulk loader: it holds a call's quads in memory (the 545,605 of 1,000 studies took
+#: 494 MB in one call, 171 MB in calls of 100,000; the 5.4 M of 10,000 studies 223 MB in such calls)
+BULK_CHUNK = 100_000
+
+
+def bulk_extend(store: ox.Store, quads: Iterable[ox.Quad], chunk: int = BULK_CHUNK) -> None:
+    """``Store.bulk_extend`` in calls of *chunk* quads, so that memory does not grow with the data."""
+    iterator = iter(quads)
+    while batch := list(itertools.islice(iterator, chunk)):
+        store.bulk_extend(batch)
 
 
 def load_memory(files: list[Source]) -> ox.Store:

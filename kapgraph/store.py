@@ -21,13 +21,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import itertools
 import json
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -36,23 +35,12 @@ import pyoxigraph as ox
 
 import kapgraph
 from kapgraph.errors import KapgraphError, LoadError, StoreError
-from kapgraph.loading import Source, drop_duplicates, quads
+from kapgraph.loading import Source, bulk_extend, drop_duplicates, quads
 from kapgraph.materialise import RULES_VERSION, materialise
 
 #: bump when the layout of a build changes, so that old builds are not trusted
 #: (2: the build holds the inferred graph of kapgraph.materialise)
 FORMAT = 2
-#: quads per call of the bulk loader: it holds a call's quads in memory (the 545,605 of 1,000 studies took
-#: 494 MB in one call, 171 MB in calls of 100,000; the 5.4 M of 10,000 studies 223 MB in such calls)
-BULK_CHUNK = 100_000
-
-
-def bulk_extend(store: ox.Store, quads: Iterable[ox.Quad], chunk: int = BULK_CHUNK) -> None:
-    """``Store.bulk_extend`` in calls of *chunk* quads, so that memory does not grow with the data."""
-    iterator = iter(quads)
-    while batch := list(itertools.islice(iterator, chunk)):
-        store.bulk_extend(batch)
-
 
 #: how long a process waits for another one's build before giving up (seconds)
 LOCK_TIMEOUT = float(os.environ.get("KAPGRAPH_LOCK_TIMEOUT", "1800"))

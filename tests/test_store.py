@@ -14,6 +14,7 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
+from kapgraph import loading
 from kapgraph.api import run_query
 from kapgraph.backends import open_engine
 from kapgraph.backends.oxigraph import OxigraphEngine
@@ -75,6 +76,32 @@ def test_a_triple_stated_in_two_files_is_counted_once(tmp_path: Path, data: Path
     ocker = ox.NamedNode(STUDY_IRI + "ocker2020")
     assert isinstance(engine, OxigraphEngine)
     assert engine.files_of(ocker) == [data / "ocker2020-again.ttl"]
+
+
+@pytest.mark.parametrize("part", [1, 50])
+def test_the_duplicate_check_in_parts_keeps_what_the_whole_check_keeps(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch, part: int
+) -> None:
+    # parts by predicate, and by object (rdf:type by class) where a predicate is larger than the part
+    shutil.copy(data / "ocker2020.ttl", tmp_path / "data" / "ocker2020-again.ttl")
+    whole = open_engine("oxigraph", [data])
+    monkeypatch.setattr(loading, "PARTITION_QUADS", part)
+    parts = loading._partitions(whole.store)  # type: ignore[attr-defined]
+    rdf_type = "?s <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+    assert any(part.pattern.startswith(rdf_type + "<https://w3id.org/kap/ontology#") for part in parts)
+    assert sum(part.quads for part in parts) == len(whole.store)  # type: ignore[attr-defined]
+    split = open_engine("oxigraph", [data])
+    assert isinstance(whole, OxigraphEngine) and isinstance(split, OxigraphEngine)
+    assert len(split.store) == len(whole.store)
+
+    def named(engine: OxigraphEngine) -> set[ox.Quad]:  # blank nodes are renamed by every load
+        everything = engine.store.quads_for_pattern(None, None, None, None)
+        return {
+            q for q in everything if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)
+        }
+
+    assert named(split) == named(whole)
+    assert split.files_of(ox.NamedNode(STUDY_IRI + "ocker2020")) == [data / "ocker2020-again.ttl"]
 
 
 def test_parse_error_names_file_line_and_column(tmp_path: Path) -> None:
