@@ -26,7 +26,7 @@ import hashlib
 import re
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node, Variable
 
 from kapgraph.backends.rdflib_graph import to_oxigraph
+from kapgraph.durations import XSD_DURATION, BadDuration, is_xsd_duration
 from kapgraph.errors import LoadError
 from kapgraph.limits import check_rdf_file, too_big_token
 from kapgraph.loading import FORMATS
@@ -1197,6 +1198,9 @@ class ShardOutput:
     pid: int = 0
     seconds: float = 0.0  # wall time of this shard in its worker
     started: float = 0.0  # time.time() when the worker started it
+    #: the xsd:duration literals not valid as written (rdflib rewrites some while parsing): of the study
+    #: files, and in shard 0 of the shared files too
+    bad_durations: list[BadDuration] = field(default_factory=list)
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -1293,6 +1297,8 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
     incoming_objects: set[Node] = set()
     cache = convert.cache
     spo = graph.spo
+    bad_durations: list[BadDuration] = []
+    duration = ox.NamedNode(XSD_DURATION)
     for position, name, is_study in task.files:
         path = Path(name)
         triples: list[tuple[Node, Node, Node]] = []
@@ -1300,7 +1306,11 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
         file_objects: set[Node] = set()
         file_predicates: set[Node] = set()
         source = _quads(path, cache=True) if not is_study else _parse_iter(path)
+        durations_here = is_study or task.index == 0
         for s_ox, p_ox, o_ox in source:
+            lexical = durations_here and type(o_ox) is ox.Literal and o_ox.datatype == duration
+            if lexical and not is_xsd_duration(o_ox.value):
+                bad_durations.append(BadDuration(path, str(s_ox), p_ox.value, o_ox.value))
             s = cache.get(s_ox) or convert(s_ox)
             p = cache.get(p_ox) or convert(p_ox)
             o = cache.get(o_ox)
@@ -1404,4 +1414,5 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
         incoming_mentions=sorted(n.n3() for n in incoming_objects - owned),
         sparql_on_oxigraph=on_oxigraph,
         sparql_per_focus=per_focus,
+        bad_durations=bad_durations,
     )

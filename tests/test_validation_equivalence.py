@@ -109,6 +109,23 @@ def test_sharded_report_equals_pyshacl(mixed_folder: Path) -> None:
     assert_same_report(validate([mixed_folder], shard_studies=10**6), reference)
 
 
+def test_a_bad_duration_in_a_shared_file_is_reported_once_when_sharded(tmp_path: Path) -> None:
+    # the workers report the xsd:duration forms rdflib rewrites: a study file's from its shard, a
+    # shared file's (in every shard) from shard 0 only
+    bundled = sorted((resources.data_dir() / "studies").glob("*.ttl"))[:4]
+    folder = _copy_studies(tmp_path, bundled, 1)
+    (folder / "zz-shared.ttl").write_text(
+        '<urn:test:x> <https://w3id.org/kap/ontology#timePoint> "P3W"^^<http://www.w3.org/2001/XMLSchema#duration> .\n',
+        encoding="utf-8",
+    )
+    shutil.copy(TEST_DATA / "shapes" / "invalid" / "duration-week-designator.ttl", folder / "studies" / "zz-week.ttl")
+    sharded = validate([folder], jobs=2, shard_studies=2)
+    assert sharded.engine.startswith("fast: 3 shards"), sharded.engine
+    lexical = sorted(str(f.value) for f in sharded.findings if f.shape.endswith("Duration-lexical"))
+    assert lexical == ["P10W", "P3W"]
+    assert_same_report(sharded, validate([folder], engine="pyshacl"))
+
+
 def test_study_describing_a_shared_node_disables_sharding(tmp_path: Path) -> None:
     # the example adds an identifier to dx:PTSD; studies in the other shard have dx:PTSD too
     bundled = [resources.data_dir() / "studies" / f"{slug}.ttl" for slug in ("dore2019", "keizer2020", "pradhan2018")]
