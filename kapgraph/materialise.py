@@ -248,15 +248,18 @@ def _count(store: ox.Store) -> int:
     return int(next(iter(counted))["n"].value)
 
 
-def materialise(store: ox.Store, *, max_rounds: int = 50, semi_naive: bool = True) -> Materialised:
+def materialise(
+    store: ox.Store, *, max_rounds: int = 50, semi_naive: bool = True, scratch: Path | None = None
+) -> Materialised:
     """Run the rules over *store*'s union graph to a fixpoint, adding what is new to INFERRED_GRAPH.
 
     Replaces any previous content of INFERRED_GRAPH. After the first round the rules with one data
     pattern (sub-class, sub-property) start from the triples the round before added, not from every
     rdf:type again (semi-naive evaluation: the same fixpoint; at 10,000 studies the sub-class rule took
     7 s a round over the whole store). ``semi_naive=False`` runs every rule over everything each round.
-    Each rule's new triples go through a temporary N-Triples file (see :class:`_Round`), so memory
-    does not grow with what is inferred."""
+    Each rule's new triples go through a temporary N-Triples file (see :class:`_Round`), in a folder
+    made in *scratch* (default: the system's temporary folder), so memory does not grow with what is
+    inferred."""
     import tempfile
 
     start = time.perf_counter()
@@ -265,7 +268,7 @@ def materialise(store: ox.Store, *, max_rounds: int = 50, semi_naive: bool = Tru
     supers = {name: _supers(store, query) for name, query in _DELTA_RULES.items()}
     rounds = 0
     last: _Round | None = None  # the last round, whose triples are the next one's delta
-    with tempfile.TemporaryDirectory(prefix="kapgraph-rules-") as folder:
+    with tempfile.TemporaryDirectory(prefix=".build-rules-", dir=scratch) as folder:
         while True:
             rounds += 1
             now = _Round(store, Path(folder), rounds)

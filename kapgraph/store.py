@@ -262,7 +262,8 @@ class StoreDir:
             drop_duplicates(store, files)
             triples = len(store)
             load_seconds = round(time.perf_counter() - start, 3)
-            inferred = materialise(store)
+            # its scratch files beside the store, where there is room (and .build-* is cleaned up)
+            inferred = materialise(store, scratch=self.root)
             store.flush()
             store.optimize()
             del store  # closes the database before it is moved

@@ -116,6 +116,7 @@ def test_store_answers_like_memory_and_is_reused(tmp_path: Path, data: Path) -> 
     folder = tmp_path / "store"
     first = open_store(data, folder)
     assert first._opened.built  # type: ignore[attr-defined]
+    assert not list(folder.glob(".build-*"))  # neither the staging build nor the rules' scratch files
     memory = open_engine("oxigraph", [data])
     assert first.triple_count() == memory.triple_count()
     assert studies(first) == studies(memory) == {"dakwar2019", "ocker2020", "halstead2021"}
