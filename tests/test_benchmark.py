@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,48 @@ def test_benchmark_runs_at_small_n_and_writes_results_and_plot(
     for line, size in zip(printed[2:], results["sizes"], strict=True):
         assert line.startswith(f"| {size['studies']:,} | {size['load_oxigraph']['triples']:,} |")
         assert f"({size['cli']['ratio']}×)" in line
+
+
+def _benchmark_module() -> Any:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import run as benchmark
+    finally:
+        sys.path.pop(0)
+    return benchmark
+
+
+def test_a_run_over_its_time_limit_is_reported_as_timeout_and_its_process_stopped() -> None:
+    import os
+    import time
+
+    benchmark = _benchmark_module()
+    status, result = benchmark._in_child(lambda: time.sleep(60), 0.5)
+    assert (status, result) == ("timeout", None)
+    status, result = benchmark._in_child(lambda: os.getpid(), 30)
+    assert status == "ok" and result != os.getpid()  # the work ran in another process
+    status, result = benchmark._in_child(lambda: 1 / 0, 30)
+    assert status == "error" and "ZeroDivisionError" in result
+
+
+def test_a_query_over_the_per_run_limit_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+    import time
+
+    import kapgraph.api
+
+    benchmark = _benchmark_module()
+    real = kapgraph.api.run_query
+
+    def slow(name: str, *args: object, **kwargs: object) -> object:
+        if name == "studies-by-design":
+            time.sleep(60)
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kapgraph.api, "run_query", slow)
+    from kapgraph.backends import open_engine
+
+    args = argparse.Namespace(timeout=2.0, repeat=2, queries="studies,studies-by-design")
+    timings = benchmark._time_queries("oxigraph", lambda: open_engine("oxigraph"), args)
+    assert timings["studies-by-design"] == {"median_ms": None, "timeout_s": 2.0, "note": "> 2 s"}
+    assert timings["studies"]["rows"] == 17 and timings["studies"]["runs"] == 2
