@@ -246,15 +246,14 @@ def materialise_cached(store: ox.Store, files: list[Source]) -> None:
     read or written is ignored."""
     import hashlib
 
-    from kapgraph.files import write_atomically
-    from kapgraph.store import cache_root, fingerprint
+    from kapgraph.cache import cache_root, file_sha256, keep
 
     try:
         # the file contents and the rules (this module's source: no stale cache after an edit); not
         # kapgraph.__version__, whose importlib.metadata costs a cold query 0.1 s
         digest = hashlib.sha256(Path(__file__).read_bytes() + ox.__version__.encode())
-        for record in fingerprint(files):
-            digest.update(f"{record.graph} {record.sha256}\n".encode())
+        for source in files:
+            digest.update(f"{source.graph} {file_sha256(source.path)}\n".encode())
         path = cache_root() / "inferred" / f"{digest.hexdigest()[:24]}.nt"
     except (OSError, KapgraphError):
         materialise(store)
@@ -266,12 +265,7 @@ def materialise_cached(store: ox.Store, files: list[Source]) -> None:
     except (OSError, SyntaxError, ValueError):
         store.remove_graph(graph)
     materialise(store)
-    data = ox.serialize(inferred_triples(store), format=ox.RdfFormat.N_TRIPLES) or b""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
-    except (OSError, KapgraphError):
-        pass  # a read-only cache folder only costs the rules' time on the next run
+    keep(path, ox.serialize(inferred_triples(store), format=ox.RdfFormat.N_TRIPLES) or b"")
 
 
 def inferred_triples(store: ox.Store) -> Iterable[ox.Triple]:
