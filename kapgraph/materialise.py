@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -74,8 +74,8 @@ class MaterialiseError(KapgraphError):
     """An ontology construct the native rules cannot translate (use ``kapgraph reason``)."""
 
 
-@dataclass
-class Materialised:
+class Materialised(NamedTuple):
+    # a NamedTuple: a dataclass costs a compile() at import, and materialise is on the query path
     triples: int
     seconds: float
     rounds: int

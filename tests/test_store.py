@@ -236,6 +236,8 @@ def test_load_command_reports_triples_and_rate_then_reuses(tmp_path: Path, data:
 HEAVY = ("rdflib", "pyshacl", "owlready2", "matplotlib")
 #: what a cold query has no use for, each a few milliseconds of its start-up (PyYAML: tests/test_catalog.py)
 UNUSED = ("logging", "secrets", "kapgraph.store", "importlib.metadata")
+#: ... and what only rich's table needs
+UNUSED_BUT_BY_TABLES = ("shutil", "dataclasses")
 
 
 @pytest.mark.parametrize("fmt", ["tsv", "json", "xml", "csv", "md", "table"])
@@ -248,10 +250,13 @@ def test_query_path_does_not_import_rdflib_pyshacl_owlready2_or_matplotlib(fmt: 
         "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
         f"print('LOADED', sorted(m for m in {HEAVY + UNUSED!r} if m in sys.modules), file=sys.stderr)\n"
     )
+    if fmt != "table":
+        script += f"print('UNUSED', sorted(m for m in {UNUSED_BUT_BY_TABLES!r} if m in sys.modules), file=sys.stderr)\n"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "duek2019" in done.stdout
     assert "LOADED []" in done.stderr
+    assert fmt == "table" or "UNUSED []" in done.stderr
 
 
 def test_bulk_extend_goes_in_bounded_calls() -> None:
