@@ -29,7 +29,6 @@ from typing import NamedTuple
 import pyoxigraph as ox
 
 from kapgraph.errors import KapgraphError
-from kapgraph.loading import Source
 from kapgraph.namespaces import GRAPH_BASE
 from kapgraph.results import Term
 
@@ -237,25 +236,27 @@ def materialise(store: ox.Store, *, max_rounds: int = 50, semi_naive: bool = Tru
     return Materialised(added, round(time.perf_counter() - start, 3), rounds)
 
 
-def materialise_cached(store: ox.Store, files: list[Source]) -> None:
-    """:func:`materialise`, reusing the inferred triples computed before for the same file contents.
+def materialise_cached(store: ox.Store, inputs: str | None) -> None:
+    """:func:`materialise`, reusing the inferred triples computed before for the same inputs.
 
-    For in-memory stores: the inferred graph of each set of inputs is kept as N-Triples under
-    ``$XDG_CACHE_HOME/kapgraph/inferred/`` (named by the content hash the on-disk store uses), so that
-    a cold query reads it (milliseconds) instead of running the rules again. A cache that cannot be
-    read or written is ignored."""
+    For in-memory stores loaded by :func:`kapgraph.loading.load_small`, whose key of the inputs
+    (their contents) is *inputs* (None: nothing is cached): the inferred graph of each set of inputs
+    is kept as N-Triples under ``$XDG_CACHE_HOME/kapgraph/inferred/`` (named by that key and the
+    rules, this module's source: no stale cache after an edit), so that a cold query reads it
+    (milliseconds) instead of running the rules again. A cache that cannot be read or written is
+    ignored."""
     import hashlib
 
-    from kapgraph.cache import cache_root, file_sha256, keep
+    from kapgraph.cache import cache_root, keep
 
+    if inputs is None:
+        materialise(store)
+        return
     try:
-        # the file contents and the rules (this module's source: no stale cache after an edit); not
-        # kapgraph.__version__, whose importlib.metadata costs a cold query 0.1 s
-        digest = hashlib.sha256(Path(__file__).read_bytes() + ox.__version__.encode())
-        for source in files:
-            digest.update(f"{source.graph} {file_sha256(source.path)}\n".encode())
+        # not kapgraph.__version__, whose importlib.metadata costs a cold query 0.1 s
+        digest = hashlib.sha256(Path(__file__).read_bytes() + inputs.encode())
         path = cache_root() / "inferred" / f"{digest.hexdigest()[:24]}.nt"
-    except (OSError, KapgraphError):
+    except (OSError, RuntimeError):  # this module's source, or a home folder, cannot be found
         materialise(store)
         return
     graph = ox.NamedNode(INFERRED_GRAPH)
