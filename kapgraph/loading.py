@@ -190,7 +190,7 @@ def load_into(store: ox.Store, files: list[Source], progress: Callable[[Source],
 
 def _load_file(store: ox.Store, source: Source, data: bytes | None = None) -> None:
     """Parse *source* (its bytes *data* if given, else the file) into its named graph of *store*."""
-    check_rdf_file(source.path)
+    check_rdf_file(source.path, data)
     where = {"path": source.path} if data is None else {"input": data}
     try:
         store.load(**where, format=FORMATS[source.path.suffix.lower()], to_graph=ox.NamedNode(source.graph))

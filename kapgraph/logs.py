@@ -40,12 +40,16 @@ def _quiet() -> None:
 
 
 class _QuietOnImport:
-    """An import hook that finds nothing: it quiets the loggers when one of LIBRARIES is first imported,
-    then removes itself."""
+    """An import hook that finds nothing: it quiets the loggers when one of LIBRARIES is first imported.
+
+    It stays in ``sys.meta_path`` once it has (the import system is going through that list when it
+    is called), doing nothing."""
+
+    def __init__(self) -> None:
+        self.done = False
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name in LIBRARIES:
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
+        if not self.done and name in LIBRARIES:
+            self.done = True
             _quiet()
         return None  # the import goes on with the other finders
