@@ -167,10 +167,10 @@ def _cache_entry(source: str) -> _Entry | None:
 def _pyyaml_hash() -> str | None:
     """The SHA-256 of PyYAML's ``__init__.py``, found without importing it; None if it cannot be read."""
     import hashlib
-    import importlib.util
+    from importlib.machinery import PathFinder  # imported already (importlib.util is not)
 
     try:
-        spec = importlib.util.find_spec("yaml")
+        spec = PathFinder.find_spec("yaml")
         if spec is None or spec.origin is None:
             return None
         return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
