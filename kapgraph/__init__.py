@@ -15,6 +15,7 @@ The library API lives in small modules named for what they do:
 - :mod:`kapgraph.mappings`   the SSSOM mapping set
 - :mod:`kapgraph.namespaces` prefixes and the CURIE converter
 - :mod:`kapgraph.files`      atomic file writing
+- :mod:`kapgraph.cache`      the cache folder: what a cold command would compute again, by content hash
 - :mod:`kapgraph.api`        the functions the CLI calls
 """
 

@@ -10,15 +10,20 @@ A header, in the grlc style, sits at the top of the file so that the file stays 
 
 The catalog knows nothing of engines: it reads files and checks headers. A malformed header is an
 error naming the file, never a silent default.
+
+What PyYAML reads in a header is kept in the cache folder (:mod:`kapgraph.cache`, ``headers/``), as
+JSON named by a hash of the header's text and of PyYAML's own ``__init__.py`` (its version), so that
+a query run again does not import PyYAML (a fifth of a cold query's start-up). Each entry holds the
+text it was read from and is used only for that very text; every check below runs on it each time.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import yaml
 
 from kapgraph import resources
 from kapgraph.errors import CatalogError, UnknownQueryError
@@ -93,12 +98,7 @@ def parse_header(path: Path, text: str) -> dict[str, Any]:
             break
     if not header:
         raise _fail(path, 1, "the file must start with '#+ summary: ...' header lines")
-    try:
-        data = yaml.safe_load("\n".join(header))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        lineno = mark.line + 1 if mark is not None else 1
-        raise _fail(path, lineno, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data = _read_yaml(path, "\n".join(header))
     if not isinstance(data, dict):
         raise _fail(path, 1, "the header must be a YAML mapping (key: value lines)")
     unknown = set(data) - HEADER_KEYS
@@ -107,6 +107,75 @@ def parse_header(path: Path, text: str) -> dict[str, Any]:
     if not isinstance(data.get("summary"), str) or not data["summary"].strip():
         raise _fail(path, 1, "'summary' is required and must be text")
     return data
+
+
+def _read_yaml(path: Path, source: str) -> Any:
+    """``yaml.safe_load(source)``: from the header cache if this very text was read before."""
+    entry = _cache_entry(source)
+    if entry is not None:
+        try:
+            cached = json.loads(entry.path.read_bytes())
+            if cached["header"] == source and cached["yaml"] == entry.pyyaml:
+                return cached["data"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # missing or damaged: read the YAML again
+    import yaml
+
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        lineno = mark.line + 1 if mark is not None else 1
+        raise _fail(path, lineno, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if entry is not None:
+        try:
+            text = json.dumps({"header": source, "yaml": entry.pyyaml, "data": data})
+        except (TypeError, ValueError):  # a date, a set, a recursive alias: not JSON, not kept
+            return data
+        if json.loads(text)["data"] == data:  # nor what JSON would change (keys that are not text)
+            from kapgraph.cache import keep
+
+            keep(entry.path, text.encode("ascii"))
+    return data
+
+
+class _Entry(NamedTuple):
+    #: the cache file
+    path: Path
+    #: the SHA-256 of PyYAML's ``__init__.py``, which names its version
+    pyyaml: str
+
+
+def _cache_entry(source: str) -> _Entry | None:
+    """Where the header cache keeps what PyYAML reads in *source* (None: PyYAML or the cache is not there)."""
+    import hashlib
+
+    from kapgraph.cache import cache_root
+
+    pyyaml = _pyyaml_hash()
+    if pyyaml is None:
+        return None
+    try:
+        folder = cache_root() / "headers"
+    except RuntimeError:  # no home folder
+        return None
+    name = hashlib.sha256(f"{pyyaml}\n{source}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _Entry(folder / f"{name}.json", pyyaml)
+
+
+@functools.cache
+def _pyyaml_hash() -> str | None:
+    """The SHA-256 of PyYAML's ``__init__.py``, found without importing it; None if it cannot be read."""
+    import hashlib
+    from importlib.machinery import PathFinder  # imported already (importlib.util is not)
+
+    try:
+        spec = PathFinder.find_spec("yaml")
+        if spec is None or spec.origin is None:
+            return None
+        return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+    except (OSError, ImportError, ValueError):
+        return None
 
 
 def _parse_param(path: Path, item: Any) -> Param:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,8 @@ def write_atomically(out: Path, write: Callable[[str], object]) -> None:
     The temporary file is created with mode 0o666 so the umask decides the final permissions
     (``tempfile.mkstemp`` would leave the file readable by its owner only).
     """
+    import secrets  # here: a cold query that writes nothing does not import it
+
     tmp = str(out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp")
     try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))

@@ -60,22 +60,32 @@ def check_query(sparql: str, where: str = "the query") -> None:
         )
 
 
-def check_rdf_file(path: Path) -> None:
-    """Refuse an XML file that declares a DOCTYPE or entities (entity expansion, "billion laughs")."""
+def check_rdf_file(path: Path, data: bytes | None = None) -> None:
+    """Refuse an XML file that declares a DOCTYPE or entities (entity expansion, "billion laughs").
+
+    *data*: the file's bytes, when they are what will be parsed (read before)."""
     if path.suffix.lower() not in _XML_SUFFIXES:
+        return
+    if data is not None:
+        if _DOCTYPE.search(data):
+            raise _doctype(path)
         return
     try:
         with path.open("rb") as handle:
             tail = b""
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 if _DOCTYPE.search(tail + chunk):
-                    raise LimitExceeded(
-                        f"{path}: the RDF/XML declares a DOCTYPE or ENTITY; kapgraph refuses XML entity "
-                        "declarations (entity expansion can exhaust memory)"
-                    )
+                    raise _doctype(path)
                 tail = chunk[-16:]
     except OSError:
         return  # the parser reports the unreadable file, with its reason
+
+
+def _doctype(path: Path) -> LimitExceeded:
+    return LimitExceeded(
+        f"{path}: the RDF/XML declares a DOCTYPE or ENTITY; kapgraph refuses XML entity "
+        "declarations (entity expansion can exhaust memory)"
+    )
 
 
 def too_big_token(path: Path | str) -> LimitExceeded:

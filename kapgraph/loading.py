@@ -181,20 +181,63 @@ def load_into(store: ox.Store, files: list[Source], progress: Callable[[Source],
     All or nothing for the caller: on a parse error nothing is usable and LoadError names the file.
     """
     for source in files:
-        check_rdf_file(source.path)
-        try:
-            store.load(
-                path=source.path, format=FORMATS[source.path.suffix.lower()], to_graph=ox.NamedNode(source.graph)
-            )
-        except SyntaxError as exc:
-            raise _syntax_error(source.path, exc) from None
-        except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
-            raise too_big_token(source.path) from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise LoadError(f"{source.path}: cannot read: {exc}") from None
+        _load_file(store, source)
         if progress is not None:
             progress(source)
     drop_duplicates(store, files)
+
+
+def _load_file(store: ox.Store, source: Source, data: bytes | None = None) -> None:
+    """Parse *source* (its bytes *data* if given, else the file) into its named graph of *store*."""
+    check_rdf_file(source.path, data)
+    where = {"path": source.path} if data is None else {"input": data}
+    try:
+        store.load(**where, format=FORMATS[source.path.suffix.lower()], to_graph=ox.NamedNode(source.graph))
+    except SyntaxError as exc:
+        raise _syntax_error(source.path, exc) from None
+    except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
+        raise too_big_token(source.path) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise LoadError(f"{source.path}: cannot read: {exc}") from None
+
+
+def load_small(files: list[Source]) -> tuple[ox.Store, str | None]:
+    """A new in-memory store holding *files* (small ones: each is read into memory once), and their key.
+
+    The key is a hash of pyoxigraph's version, this module's source and each file's graph, format and
+    bytes, in order: of the very bytes that were parsed, so that what is cached under it
+    (:mod:`kapgraph.cache`) was computed from them. That the files state no triple twice is cached
+    under it (``loaded/``): the search for duplicates, a fifth of the load, runs once per set of
+    contents. The key is None when a file could not be read in Python: Oxigraph then reads it, and
+    says why it cannot; nothing is cached.
+    """
+    import hashlib
+
+    from kapgraph.cache import cache_root, keep
+
+    store = ox.Store()
+    parts = [ox.__version__]
+    read_all = True
+    for source in files:
+        try:
+            data: bytes | None = source.path.read_bytes()
+        except OSError:
+            data, read_all = None, False
+        _load_file(store, source, data)
+        if data is not None:
+            parts.append(f"{source.graph} {source.path.suffix.lower()} {hashlib.sha256(data).hexdigest()}")
+    key = checked = None
+    try:
+        if read_all:
+            key = hashlib.sha256(Path(__file__).read_bytes() + "\n".join(parts).encode()).hexdigest()
+            checked = cache_root() / "loaded" / f"{key[:24]}.no-duplicates"
+    except (OSError, RuntimeError):  # this module's source, or a home folder, cannot be found
+        key = checked = None
+    if checked is not None and checked.is_file():
+        return store, key
+    if drop_duplicates(store, files) == 0 and checked is not None:
+        keep(checked, b"")
+    return store, key
 
 
 def quads(files: list[Source], progress: Callable[[Source, int], None] | None = None) -> Iterator[ox.Quad]:

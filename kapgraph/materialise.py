@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
 from kapgraph.errors import KapgraphError
-from kapgraph.loading import Source, bulk_extend
+from kapgraph.loading import bulk_extend
 from kapgraph.namespaces import GRAPH_BASE
 from kapgraph.results import Term
 
@@ -74,8 +74,8 @@ class MaterialiseError(KapgraphError):
     """An ontology construct the native rules cannot translate (use ``kapgraph reason``)."""
 
 
-@dataclass
-class Materialised:
+class Materialised(NamedTuple):
+    # a NamedTuple: a dataclass costs a compile() at import, and materialise is on the query path
     triples: int
     seconds: float
     rounds: int
@@ -295,26 +295,27 @@ def materialise(
     return Materialised(_count(store), round(time.perf_counter() - start, 3), rounds)
 
 
-def materialise_cached(store: ox.Store, files: list[Source]) -> None:
-    """:func:`materialise`, reusing the inferred triples computed before for the same file contents.
+def materialise_cached(store: ox.Store, inputs: str | None) -> None:
+    """:func:`materialise`, reusing the inferred triples computed before for the same inputs.
 
-    For in-memory stores: the inferred graph of each set of inputs is kept as N-Triples under
-    ``$XDG_CACHE_HOME/kapgraph/inferred/`` (named by the content hash the on-disk store uses), so that
-    a cold query reads it (milliseconds) instead of running the rules again. A cache that cannot be
-    read or written is ignored."""
+    For in-memory stores loaded by :func:`kapgraph.loading.load_small`, whose key of the inputs
+    (their contents) is *inputs* (None: nothing is cached): the inferred graph of each set of inputs
+    is kept as N-Triples under ``$XDG_CACHE_HOME/kapgraph/inferred/`` (named by that key and the
+    rules, this module's source: no stale cache after an edit), so that a cold query reads it
+    (milliseconds) instead of running the rules again. A cache that cannot be read or written is
+    ignored."""
     import hashlib
 
-    from kapgraph.files import write_atomically
-    from kapgraph.store import cache_root, fingerprint
+    from kapgraph.cache import cache_root, keep
 
+    if inputs is None:
+        materialise(store)
+        return
     try:
-        # the file contents and the rules (this module's source: no stale cache after an edit); not
-        # kapgraph.__version__, whose importlib.metadata costs a cold query 0.1 s
-        digest = hashlib.sha256(Path(__file__).read_bytes() + ox.__version__.encode())
-        for record in fingerprint(files):
-            digest.update(f"{record.graph} {record.sha256}\n".encode())
+        # not kapgraph.__version__, whose importlib.metadata costs a cold query 0.1 s
+        digest = hashlib.sha256(Path(__file__).read_bytes() + inputs.encode())
         path = cache_root() / "inferred" / f"{digest.hexdigest()[:24]}.nt"
-    except (OSError, KapgraphError):
+    except (OSError, RuntimeError):  # this module's source, or a home folder, cannot be found
         materialise(store)
         return
     graph = ox.NamedNode(INFERRED_GRAPH)
@@ -324,12 +325,7 @@ def materialise_cached(store: ox.Store, files: list[Source]) -> None:
     except (OSError, SyntaxError, ValueError):
         store.remove_graph(graph)
     materialise(store)
-    data = ox.serialize(inferred_triples(store), format=ox.RdfFormat.N_TRIPLES) or b""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
-    except (OSError, KapgraphError):
-        pass  # a read-only cache folder only costs the rules' time on the next run
+    keep(path, ox.serialize(inferred_triples(store), format=ox.RdfFormat.N_TRIPLES) or b"")
 
 
 def inferred_triples(store: ox.Store) -> Iterable[ox.Triple]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
 from pathlib import Path
@@ -99,6 +98,8 @@ def _write_special(shown: str, real: str, raw: bytes, mode: int) -> None:
 
 
 def _write_atomically(shown: str, real: str, raw: bytes) -> None:
+    import secrets  # here: the query path writes to standard output only
+
     folder, name = os.path.split(real)
     tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
     try:

@@ -31,6 +31,7 @@ shows ``SERVICE``, and :func:`kapgraph.limits.query_nesting` is the deepest nest
 from __future__ import annotations
 
 import codecs
+import functools
 import heapq
 import os
 import re
@@ -130,7 +131,10 @@ _BASE = (
     "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
     "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
 )
-_VARNAME = re.compile(rf"[0-9_{_BASE}][0-9_\u00b7\u0300-\u036f\u203f-\u2040{_BASE}]*+")
+_VARNAME_PATTERN = rf"[0-9_{_BASE}][0-9_\u00b7\u0300-\u036f\u203f-\u2040{_BASE}]*+"
+#: the ASCII characters of VARNAME, first or later alike: compiling the whole of it takes milliseconds
+#: (its ranges span most of the BMP), so it is compiled only for a name that holds other characters
+_ASCII_VARNAME = re.compile(r"[0-9_A-Za-z]++")
 _LOCAL_ESCAPED = frozenset("_~.-!$&'()*+,;=/?#@%")
 _LINE_END = re.compile(r"[\r\n]")
 _SPECIAL = re.compile(r"[#\"'<?$\\(){}\[\]]")
@@ -171,6 +175,21 @@ class _Stacks:
             self.kind.append(kind)
             self.depth.append(self.depth[stack] + 1)
         return found
+
+
+@functools.cache
+def _varname() -> re.Pattern[str]:
+    return re.compile(_VARNAME_PATTERN)
+
+
+def _varname_end(text: str, start: int) -> int:
+    """The end of the longest ``VARNAME`` at *start* (*start* itself when there is none)."""
+    ascii_name = _ASCII_VARNAME.match(text, start)
+    end = ascii_name.end() if ascii_name else start
+    if end < len(text) and not text[end].isascii():  # the name may go on (or begin) beyond ASCII
+        name = _varname().match(text, start)
+        return name.end() if name else start
+    return end
 
 
 def _operand(run: str, previous: bool) -> bool:
@@ -243,8 +262,7 @@ def _walk(text: str, start: int, both: bool, spans: list[tuple[int, int]] | None
                     code(j, j + 1)
                     go(j + 1, (stack, False))
             elif c in "?$":
-                name = _VARNAME.match(text, j + 1)
-                end = name.end() if name else j + 1
+                end = _varname_end(text, j + 1)
                 code(j, end)
                 go(end, (stack, True))
             elif c == "\\":

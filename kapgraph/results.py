@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 
 import pyoxigraph as ox
 
@@ -193,6 +192,8 @@ def _markdown(table: ResultTable) -> str:
 
 
 def _rich_table(table: ResultTable) -> str:
+    import shutil  # here: with bz2 and lzma, 2 ms of a cold query that writes no table
+
     from rich.console import Console
     from rich.table import Table
 

@@ -34,6 +34,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 import kapgraph
+from kapgraph.cache import cache_root, file_sha256
 from kapgraph.errors import KapgraphError, LoadError, StoreError
 from kapgraph.loading import Source, bulk_extend, drop_duplicates, quads
 from kapgraph.materialise import RULES_VERSION, materialise
@@ -103,14 +104,6 @@ class OpenedStore:
             self._lock = None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fingerprint(files: list[Source], previous: Manifest | None = None) -> list[FileRecord]:
     """Each source's size, modification time and content hash (reusing *previous* hashes of unchanged files)."""
     known = {(r.path, r.size, r.mtime_ns): r.sha256 for r in previous.files} if previous else {}
@@ -119,7 +112,7 @@ def fingerprint(files: list[Source], previous: Manifest | None = None) -> list[F
         try:
             stat = source.path.stat()
             path = os.path.abspath(source.path)
-            digest = known.get((path, stat.st_size, stat.st_mtime_ns)) or _sha256(source.path)
+            digest = known.get((path, stat.st_size, stat.st_mtime_ns)) or file_sha256(source.path)
         except OSError as exc:
             raise LoadError(f"{source.path}: cannot read: {exc.strerror or exc}") from None
         records.append(FileRecord(path, source.graph, stat.st_size, stat.st_mtime_ns, digest))
@@ -132,11 +125,6 @@ def build_key(records: list[FileRecord]) -> str:
     for record in records:
         digest.update(f"{record.graph} {record.sha256}\n".encode())
     return digest.hexdigest()[:24]
-
-
-def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/kapgraph`` (default ``~/.cache/kapgraph``)."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kapgraph"
 
 
 def default_cache(files: list[Source]) -> Path:

@@ -301,6 +301,21 @@ def test_a_query_does_not_import_pyshacl_or_owlready2() -> None:
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize(("debug", "shown"), [("", False), ("1", True)])
+def test_library_warnings_stay_off_stderr_also_when_the_library_is_imported_later(debug: str, shown: bool) -> None:
+    # the loggers are set when rdflib is first imported, so that a query that never imports it never
+    # imports logging either; KAPGRAPH_DEBUG=1 leaves them alone
+    code = (
+        "import sys; from kapgraph.logs import quiet_libraries; quiet_libraries(); "
+        "assert 'logging' not in sys.modules; import rdflib, logging; "
+        "logging.getLogger('rdflib.term').warning('ill-typed literal')"
+    )
+    env = {**os.environ, "KAPGRAPH_DEBUG": debug}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ("ill-typed literal" in done.stderr) is shown
+
+
 def test_figure_command_writes_png_and_refuses_unknown_suffix(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "fig3.png"
     result = runner.invoke(cli, ["figure", "fig3", "--out", str(out)])

@@ -16,7 +16,7 @@ from kapgraph.backends.base import oxigraph_syntax_message, refuse_update
 from kapgraph.errors import EngineError, QuerySyntaxError
 from kapgraph.interrupt import evaluate
 from kapgraph.limits import check_query
-from kapgraph.loading import Source, load_memory, sources
+from kapgraph.loading import Source, load_small, sources
 from kapgraph.materialise import INFERRED_GRAPH, materialise_cached
 from kapgraph.namespaces import PREFIXES
 from kapgraph.results import ResultTable, from_oxigraph
@@ -103,9 +103,9 @@ def open_oxigraph(
     files = sources(data)
     folder = store or os.environ.get("KAPGRAPH_STORE") or None
     if folder is None and sum(s.path.stat().st_size for s in files) <= CACHE_THRESHOLD:
-        memory = load_memory(files)
+        memory, inputs = load_small(files)
         if not asserted_only:
-            materialise_cached(memory, files)
+            materialise_cached(memory, inputs)
         return OxigraphEngine(memory, files, asserted_only=asserted_only)
     from kapgraph import store as stores  # only for data that is not small
 
