@@ -18,6 +18,7 @@ import itertools
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -175,6 +176,19 @@ def _syntax_error(path: Path, exc: SyntaxError) -> LoadError:
     return LoadError(f"{path}:{exc.lineno or 0}:{exc.offset or 0}: RDF syntax error: {message}")
 
 
+@contextmanager
+def parse_errors(path: Path) -> Iterator[None]:
+    """Turn what a parser of *path* raises into LoadError (a syntax error names file:line:column)."""
+    try:
+        yield
+    except SyntaxError as exc:  # raised by Oxigraph's parsers, with the position
+        raise _syntax_error(path, exc) from None
+    except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
+        raise too_big_token(path) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise LoadError(f"{path}: cannot read: {exc}") from None
+
+
 def load_into(store: ox.Store, files: list[Source], progress: Callable[[Source], None] | None = None) -> None:
     """Parse each file natively into its named graph of *store* (an in-memory or empty store).
 
@@ -191,14 +205,8 @@ def _load_file(store: ox.Store, source: Source, data: bytes | None = None) -> No
     """Parse *source* (its bytes *data* if given, else the file) into its named graph of *store*."""
     check_rdf_file(source.path, data)
     where = {"path": source.path} if data is None else {"input": data}
-    try:
+    with parse_errors(source.path):
         store.load(**where, format=FORMATS[source.path.suffix.lower()], to_graph=ox.NamedNode(source.graph))
-    except SyntaxError as exc:
-        raise _syntax_error(source.path, exc) from None
-    except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
-        raise too_big_token(source.path) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise LoadError(f"{source.path}: cannot read: {exc}") from None
 
 
 def load_small(files: list[Source]) -> tuple[ox.Store, str | None]:
@@ -246,17 +254,11 @@ def quads(files: list[Source], progress: Callable[[Source, int], None] | None = 
         graph = ox.NamedNode(source.graph)
         count = 0
         check_rdf_file(source.path)
-        try:
+        with parse_errors(source.path):
             parser = ox.parse(path=source.path, format=FORMATS[source.path.suffix.lower()], rename_blank_nodes=True)
             for quad in parser:
                 yield ox.Quad(quad.subject, quad.predicate, quad.object, graph)
                 count += 1
-        except SyntaxError as exc:
-            raise _syntax_error(source.path, exc) from None
-        except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
-            raise too_big_token(source.path) from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise LoadError(f"{source.path}: cannot read: {exc}") from None
         if progress is not None:
             progress(source, count)
 
@@ -363,14 +365,8 @@ def parse_file(path: Path) -> Graph:
 
     graph = Graph()
     check_rdf_file(path)
-    try:
+    with parse_errors(path):
         graph.parse(str(path), format=_RDFLIB_PARSERS[path.suffix.lower()])
-    except SyntaxError as exc:  # raised by Oxigraph's parsers, with the position
-        raise _syntax_error(path, exc) from None
-    except MemoryError:
-        raise too_big_token(path) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise LoadError(f"{path}: cannot read: {exc}") from None
     return graph
 
 

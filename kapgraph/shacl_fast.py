@@ -39,8 +39,8 @@ from rdflib.term import Node, Variable
 from kapgraph.backends.rdflib_graph import to_oxigraph
 from kapgraph.durations import XSD_DURATION, BadDuration, is_xsd_duration
 from kapgraph.errors import LoadError
-from kapgraph.limits import check_rdf_file, too_big_token
-from kapgraph.loading import FORMATS
+from kapgraph.limits import check_rdf_file
+from kapgraph.loading import FORMATS, parse_errors
 
 _XSD_STRING = str(XSD.string)
 RDFS_SUBCLASSOF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -215,19 +215,7 @@ class TermConverter:
 
 def parse_quads(path: Path) -> list[tuple[Any, Any, Any]]:
     """The triples of one file as Oxigraph terms, or LoadError naming file:line:column."""
-    check_rdf_file(path)
-    try:
-        return [
-            (q.subject, q.predicate, q.object)
-            for q in ox.parse(path=str(path), format=FORMATS[path.suffix.lower()], base_iri=path.absolute().as_uri())
-        ]
-    except SyntaxError as exc:
-        message = str(exc.msg if hasattr(exc, "msg") else exc)
-        raise LoadError(f"{path}:{exc.lineno or 0}:{exc.offset or 0}: RDF syntax error: {message}") from None
-    except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
-        raise too_big_token(path) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise LoadError(f"{path}: cannot read: {exc}") from None
+    return list(_parse_iter(path))
 
 
 def term_key(term: Node) -> int:
@@ -1224,16 +1212,9 @@ def engine_for(key: str) -> Engine:
 def _parse_iter(path: Path) -> Iterator[tuple[Any, Any, Any]]:
     """The triples of one file, streamed (LoadError as parse_quads)."""
     check_rdf_file(path)
-    try:
+    with parse_errors(path):
         for q in ox.parse(path=str(path), format=FORMATS[path.suffix.lower()], base_iri=path.absolute().as_uri()):
             yield q.subject, q.predicate, q.object
-    except SyntaxError as exc:
-        message = str(exc.msg if hasattr(exc, "msg") else exc)
-        raise LoadError(f"{path}:{exc.lineno or 0}:{exc.offset or 0}: RDF syntax error: {message}") from None
-    except MemoryError:  # Oxigraph's parser stops at a 16 MiB token
-        raise too_big_token(path) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise LoadError(f"{path}: cannot read: {exc}") from None
 
 
 def _quads(path: Path, cache: bool) -> list[tuple[Any, Any, Any]]:
