@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import quote_from_bytes
 
 import pyoxigraph as ox
 
@@ -72,7 +73,7 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
         path = Path(raw)
         mode = _mode(path)
         if stat.S_ISDIR(mode):
-            files = sorted(_walk(path))
+            files = _walk(path)
             if not files:
                 raise LoadError(f"{path}: folder holds no RDF files ({', '.join(sorted(FORMATS))})")
             found.extend(files)
@@ -87,7 +88,7 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
     return found
 
 
-def _mode(path: Path) -> int:
+def _mode(path: Path | str) -> int:
     """The mode of *path* (links followed), or LoadError saying why it cannot be used."""
     try:
         return os.stat(path).st_mode
@@ -98,37 +99,41 @@ def _mode(path: Path) -> int:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise LoadError(f"{path}: cannot read: a broken symbolic link (a loop)") from None
-        parent = path.parent
+        parent = Path(path).parent
         if exc.errno == errno.EACCES:  # the folder holding it can be listed but not entered
             raise LoadError(f"{parent}: cannot read the folder: {exc.strerror}") from None
         raise LoadError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _walk(folder: Path) -> list[Path]:
-    """The RDF files under *folder*; LoadError for a sub-folder or file that cannot be read (never skipped)."""
+    """The RDF files under *folder*, sorted; LoadError for a sub-folder or file that cannot be read (never skipped).
 
-    def fail(exc: OSError) -> None:
-        raise LoadError(f"{exc.filename or folder}: cannot read the folder: {exc.strerror or exc}")
-
-    found = []
+    One ``scandir`` per folder: an entry's type comes from the listing, so a file costs one ``stat``
+    (which also proves it can be entered) and one ``access`` call (10,000 files: a few hundredths of a second).
+    """
+    found: list[str] = []
     root_stat = os.stat(folder)
     seen = {(root_stat.st_dev, root_stat.st_ino)}
-    for root, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
-        kept = []
-        for name in sorted(dirs):
-            sub = Path(root, name)
-            try:
-                st = os.stat(sub)
-            except OSError as exc:
-                raise LoadError(f"{sub}: cannot read the folder: {exc.strerror or exc}") from None
-            if (st.st_dev, st.st_ino) in seen:  # a link to a folder already read (a loop): read once
+    pending = [os.fspath(folder)]
+    while pending:
+        root = pending.pop()
+        try:
+            with os.scandir(root) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            raise LoadError(f"{exc.filename or root}: cannot read the folder: {exc.strerror or exc}") from None
+        for entry in entries:
+            path = entry.path
+            if _is_folder(entry):
+                try:
+                    st = os.stat(path)
+                except OSError as exc:
+                    raise LoadError(f"{path}: cannot read the folder: {exc.strerror or exc}") from None
+                if (st.st_dev, st.st_ino) not in seen:  # a link to a folder already read (a loop): read once
+                    seen.add((st.st_dev, st.st_ino))
+                    pending.append(path)
                 continue
-            seen.add((st.st_dev, st.st_ino))
-            kept.append(name)
-        dirs[:] = kept
-        for name in names:
-            path = Path(root, name)
-            if path.suffix.lower() not in FORMATS:
+            if os.path.splitext(entry.name)[1].lower() not in FORMATS:
                 try:
                     is_link = stat.S_ISLNK(os.lstat(path).st_mode)
                 except OSError as exc:  # the folder can be listed but not entered
@@ -137,13 +142,21 @@ def _walk(folder: Path) -> list[Path]:
                     # it may have been a folder of studies: never skip it silently
                     raise LoadError(f"{path}: cannot read: a broken symbolic link")
                 continue
-            mode = _mode(path)
-            if not stat.S_ISREG(mode):
+            if not stat.S_ISREG(_mode(path)):
                 raise LoadError(f"{path}: cannot read: not a regular file")
             if not os.access(path, os.R_OK):
                 raise LoadError(f"{path}: cannot read: permission denied")
             found.append(path)
-    return found
+    # in Path order (part by part), sorted as strings: comparing 100k Path objects costs seconds
+    return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """Whether *entry* is a folder or a link to one (a broken link or an unreadable entry is not)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def graph_name(path: Path, roots: dict[str, str] | None = None) -> str:
@@ -155,8 +168,9 @@ def graph_name(path: Path, roots: dict[str, str] | None = None) -> str:
     absolute = os.path.abspath(path)
     for folder, root in (roots or _bundled_roots()).items():
         if absolute.startswith(root):
-            return f"{GRAPH_BASE}{folder}/{Path(absolute[len(root) :]).as_posix()}"
-    return Path(absolute).as_uri()
+            return f"{GRAPH_BASE}{folder}/{absolute[len(root) :]}"
+    # what Path.as_uri() gives for an absolute POSIX path, without building a Path per file
+    return "file://" + quote_from_bytes(os.fsencode(absolute))
 
 
 def _bundled_roots() -> dict[str, str]:

@@ -110,7 +110,7 @@ def fingerprint(files: list[Source], previous: Manifest | None = None) -> list[F
     records = []
     for source in files:
         try:
-            stat = source.path.stat()
+            stat = os.stat(source.path)
             path = os.path.abspath(source.path)
             digest = known.get((path, stat.st_size, stat.st_mtime_ns)) or file_sha256(source.path)
         except OSError as exc:
@@ -121,10 +121,9 @@ def fingerprint(files: list[Source], previous: Manifest | None = None) -> list[F
 
 def build_key(records: list[FileRecord]) -> str:
     """The name of the build for these contents (graph names and hashes, and the versions that wrote it)."""
-    digest = hashlib.sha256(f"{FORMAT} {RULES_VERSION} {kapgraph.__version__} {ox.__version__}\n".encode())
-    for record in records:
-        digest.update(f"{record.graph} {record.sha256}\n".encode())
-    return digest.hexdigest()[:24]
+    lines = [f"{FORMAT} {RULES_VERSION} {kapgraph.__version__} {ox.__version__}\n"]
+    lines.extend(f"{record.graph} {record.sha256}\n" for record in records)
+    return hashlib.sha256("".join(lines).encode()).hexdigest()[:24]
 
 
 def default_cache(files: list[Source]) -> Path:
