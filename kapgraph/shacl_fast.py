@@ -213,8 +213,8 @@ class TermConverter:
         return node
 
 
-def parse_quads(path: Path) -> list[tuple[Any, Any, Any]]:
-    """The triples of one file as Oxigraph terms, or LoadError naming file:line:column."""
+def parse_quads(path: Path) -> list[Any]:
+    """The statements of one file as Oxigraph quads, or LoadError naming file:line:column."""
     return list(_parse_iter(path))
 
 
@@ -1193,7 +1193,7 @@ class ShardOutput:
 
 _ENGINES: dict[str, Engine] = {}
 _SHAPES: dict[str, list[tuple[Node, Node, Node]]] = {}
-_FILES: dict[tuple[str, float], list[tuple[Any, Any, Any]]] = {}
+_FILES: dict[tuple[str, float], list[Any]] = {}
 
 
 def register_shapes(key: str, triples: list[tuple[Node, Node, Node]]) -> None:
@@ -1209,15 +1209,18 @@ def engine_for(key: str) -> Engine:
     return _ENGINES[key]
 
 
-def _parse_iter(path: Path) -> Iterator[tuple[Any, Any, Any]]:
-    """The triples of one file, streamed (LoadError as parse_quads)."""
+#: the formats whose statements are all in the default graph
+_TRIPLE_FORMATS = (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES, ox.RdfFormat.RDF_XML)
+
+
+def _parse_iter(path: Path) -> Iterator[Any]:
+    """The statements of one file as Oxigraph quads, streamed (LoadError as parse_quads)."""
     check_rdf_file(path)
     with parse_errors(path):
-        for q in ox.parse(path=str(path), format=FORMATS[path.suffix.lower()], base_iri=path.absolute().as_uri()):
-            yield q.subject, q.predicate, q.object
+        yield from ox.parse(path=str(path), format=FORMATS[path.suffix.lower()], base_iri=path.absolute().as_uri())
 
 
-def _quads(path: Path, cache: bool) -> list[tuple[Any, Any, Any]]:
+def _quads(path: Path, cache: bool) -> list[Any]:
     if not cache:
         return parse_quads(path)
     key = (str(path.resolve()), path.stat().st_mtime)
@@ -1270,7 +1273,10 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
     study_predicates: set[str] = set()
     shared_terms: set[Node] = set()
     literals: set[Literal] = set()
+    # the shard for Oxigraph: each parsed quad as it is, unless rdflib reads its literal otherwise
+    # (then rdflib's form, so that both engines see the same literal)
     quads: list[Any] = []
+    literal_fix: dict[Any, Any] = {}
     incoming_any = any(plan is not None and plan.incoming_predicates is None for plan in engine.plans.values())
     incoming_preds = {
         URIRef(p) for plan in engine.plans.values() if plan is not None for p in plan.incoming_predicates or ()
@@ -1288,7 +1294,12 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
         file_predicates: set[Node] = set()
         source = _quads(path, cache=True) if not is_study else _parse_iter(path)
         durations_here = is_study or task.index == 0
-        for s_ox, p_ox, o_ox in source:
+        # a JSON-LD file's named graphs go into the shard's one graph, as on the rdflib side
+        quad_format = FORMATS[path.suffix.lower()] not in _TRIPLE_FORMATS
+        for quad in source:
+            s_ox, p_ox, o_ox = quad.subject, quad.predicate, quad.object
+            if quad_format:
+                quad = ox.Quad(s_ox, p_ox, o_ox)
             lexical = durations_here and type(o_ox) is ox.Literal and o_ox.datatype == duration
             if lexical and not is_xsd_duration(o_ox.value):
                 bad_durations.append(BadDuration(path, str(s_ox), p_ox.value, o_ox.value))
@@ -1315,9 +1326,14 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
             file_predicates.add(p)
             if type(o) is Literal:
                 literals.add(o)
+                fixed = literal_fix.get(o_ox, o_ox)
+                if fixed is o_ox:
+                    form = to_ox(o)
+                    fixed = literal_fix[o_ox] = None if form == o_ox else form
+                quads.append(quad if fixed is None else ox.Quad(s_ox, p_ox, fixed))
             else:
                 file_objects.add(o)
-            quads.append((s_ox, p_ox, o_ox, o))
+                quads.append(quad)
         if is_study:
             owned |= file_subjects
             study_terms |= file_predicates | file_objects
@@ -1338,11 +1354,12 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
     changed: frozenset[tuple[str, str]] = frozenset()
     if lmap.changed:  # where they occur: by datatype and by predicate
         found: set[tuple[str, str]] = set()
-        for _s, p, _o, lit in quads:
-            if type(lit) is Literal and lit in lmap.changed:
-                found.add(("predicate", p.value))
-                if lit.datatype is not None:
-                    found.add(("datatype", str(lit.datatype)))
+        for file_triples in per_file.values():
+            for _s, p, lit in file_triples:
+                if type(lit) is Literal and lit in lmap.changed:
+                    found.add(("predicate", str(p)))
+                    if lit.datatype is not None:
+                        found.add(("datatype", str(lit.datatype)))
         changed = frozenset(found)
     for node, plan in engine.plans.items():
         if plan is None or not lmap.safe or not plan.lexically_safe(changed):
@@ -1350,7 +1367,7 @@ def _validate_shard(task: ShardTask) -> ShardOutput:
             continue
         if store is None:
             store = ox.Store()
-            store.extend(ox.Quad(s, p, o if not isinstance(o, ox.Literal) else to_ox(lit)) for s, p, o, lit in quads)
+            store.extend(quads)
         sparql[node] = run_sparql(store, plan, lmap.back, convert)
         on_oxigraph += 1
     del quads, store
