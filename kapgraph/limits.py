@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from kapgraph.errors import KapgraphError
+from kapgraph.errors import KapgraphError, LoadError
 from kapgraph.querytext import MAX_READINGS, readings
 
 MAX_QUERY_NESTING = 256
@@ -61,9 +61,13 @@ def check_query(sparql: str, where: str = "the query") -> None:
 
 
 def check_rdf_file(path: Path, data: bytes | None = None) -> None:
-    """Refuse an XML file that declares a DOCTYPE or entities (entity expansion, "billion laughs").
+    """Refuse an XML file that declares a DOCTYPE or entities (entity expansion, "billion laughs"),
+    and a JSON-LD file that names graphs (see :func:`_check_default_graph`).
 
     *data*: the file's bytes, when they are what will be parsed (read before)."""
+    if path.suffix.lower() == ".jsonld":
+        _check_default_graph(path, data)
+        return
     if path.suffix.lower() not in _XML_SUFFIXES:
         return
     if data is not None:
@@ -79,6 +83,28 @@ def check_rdf_file(path: Path, data: bytes | None = None) -> None:
                 tail = chunk[-16:]
     except OSError:
         return  # the parser reports the unreadable file, with its reason
+
+
+def _check_default_graph(path: Path, data: bytes | None) -> None:
+    """LoadError if the JSON-LD file states a triple in a named graph.
+
+    Each input file is read into a graph of its own, named after the file; a graph named inside a
+    file would be kept apart by Oxigraph and dropped by rdflib (and so by pySHACL): never read it
+    silently one way or the other. (Of the formats kapgraph reads, only JSON-LD can name graphs.)
+    """
+    import pyoxigraph as ox
+
+    try:
+        where = {"path": str(path)} if data is None else {"input": data}
+        for quad in ox.parse(**where, format=ox.RdfFormat.JSON_LD, base_iri=path.absolute().as_uri()):
+            if not isinstance(quad.graph_name, ox.DefaultGraph):
+                raise LoadError(
+                    f"{path}: states triples in the named graph {quad.graph_name}; kapgraph reads each file "
+                    "into a graph of its own (named after the file), so a file cannot name graphs: "
+                    'take the "@id" off the "@graph" object, or move its triples to the top level'
+                )
+    except (SyntaxError, OSError, ValueError, MemoryError):
+        return  # the parser reports it, with its reason
 
 
 def _doctype(path: Path) -> LimitExceeded:

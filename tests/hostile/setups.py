@@ -8,6 +8,7 @@ except :func:`silent_endpoint`, which listens on a free loopback port and never 
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import shutil
 import socket
@@ -136,6 +137,15 @@ def billion_laughs(tmp: Path, suffix: str = "rdf", doctype: str = "DOCTYPE") -> 
     text = _LAUGHS if doctype == "DOCTYPE" else _LAUGHS.replace("<!DOCTYPE", "<!doctype")
     (folder / f"laughs.{suffix}").write_text(text, encoding="utf-8")
     return {"data": str(folder), "file": str(folder / f"laughs.{suffix}")}
+
+
+def named_graph_jsonld(tmp: Path) -> dict[str, str]:
+    """A study in a JSON-LD named graph (Oxigraph would keep it apart, rdflib drop it) beside the bundled data."""
+    target = data_copy(tmp)["data"]
+    node = {"@id": "https://w3id.org/kap/id/study/graphed", "@type": "https://w3id.org/kap/ontology#Study"}
+    document = {"@id": "urn:kapgraph:test:graph", "@graph": [node]}
+    (Path(target) / "studies" / "graphed.jsonld").write_text(json.dumps(document), encoding="utf-8")
+    return {"data": target, "file": str(Path(target) / "studies" / "graphed.jsonld")}
 
 
 def devices(tmp: Path) -> dict[str, str]:
