@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -244,14 +245,26 @@ def plot(results: dict[str, Any], out: Path) -> None:
     sizes = [r["studies"] for r in results["sizes"]]
     plotted = False
     for engine, colour in (("oxigraph", "#0072B2"), ("rdflib", "#E69F00")):
-        xs, medians, worst = [], [], []
+        xs, medians, worst, beyond = [], [], [], []
         for r in results["sizes"]:
-            values = [q["median_ms"] for q in r[f"queries_{engine}"].values() if q.get("median_ms") is not None]
-            if values:
-                xs.append(r["studies"])
-                medians.append(statistics.median(values))
-                worst.append(max(values))
-        left.plot(xs, medians, "o-", color=colour, label=f"{engine}: median query")
+            timings = list(r[f"queries_{engine}"].values())
+            values = [q["median_ms"] for q in timings if q.get("median_ms") is not None]
+            if not values:
+                continue
+            # the median of all the queries, a timed-out one counted as slower than any that finished:
+            # a median over the finished ones alone would fall as more queries time out
+            limit = max((q.get("timeout_s") or 0) * 1000 for q in timings)
+            median = statistics.median(values + [math.inf] * (len(timings) - len(values)))
+            xs.append(r["studies"])
+            medians.append(median if median != math.inf else limit)
+            beyond.append(median == math.inf)
+            worst.append(max(values))
+            left.annotate(f"{len(values)}/{len(timings)}", (r["studies"], max(values)), fontsize=6, color=colour,
+                          textcoords="offset points", xytext=(4, 4))  # fmt: skip
+        left.plot(xs, medians, "o-", color=colour, label=f"{engine}: median query (n/N: finished)")
+        over = [(x, m) for x, m, b in zip(xs, medians, beyond, strict=True) if b]
+        left.plot([x for x, _m in over], [m for _x, m in over], "^", color=colour, markersize=9,
+                  label=f"{engine}: median beyond the time limit")  # fmt: skip
         left.plot(xs, worst, "s--", color=colour, label=f"{engine}: slowest query that finished")
         plotted = plotted or bool(xs)
     # a log axis needs a positive value: at a size where no query finished there is none
