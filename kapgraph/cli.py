@@ -789,6 +789,43 @@ def docs_command(ctx: click.Context, out: Path) -> None:
     click.echo(f"wrote {stats['pages']:.0f} pages to {out} in {stats['seconds']:.1f} s", err=True)
 
 
+@cli.group("cache", epilog="Example: kapgraph cache clear stores --older-than 30")
+def cache_group() -> None:
+    """Show or clear kapgraph's cache folder ($XDG_CACHE_HOME/kapgraph): the automatic on-disk stores,
+    the inferred graphs of small inputs, the no-duplicates markers and the parsed query headers."""
+
+
+@cache_group.command("info", epilog="Example: kapgraph cache info")
+@_errors_to_exit_codes
+def cache_info_command() -> None:
+    """Each part of the cache: its entries and their size."""
+    from kapgraph.cache import cache_root
+    from kapgraph.cache_maintenance import human, usage
+
+    click.echo(f"cache: {cache_root()}")
+    for part in usage():
+        click.echo(f"{part.name:9s} {part.entries:6d} entries  {human(part.bytes):>10s}")
+
+
+@cache_group.command("clear", epilog="Example: kapgraph cache clear stores --older-than 30")
+@click.argument("parts", nargs=-1, type=click.Choice(["stores", "inferred", "loaded", "headers"]))
+@click.option(
+    "--older-than", "days", type=click.FloatRange(min=0), default=None, metavar="DAYS",
+    help="Only entries written more than DAYS days ago (a store: its current build).",
+)  # fmt: skip
+@_errors_to_exit_codes
+def cache_clear_command(parts: tuple[str, ...], days: float | None) -> None:
+    """Remove the cache's entries (of PARTS only, if given). A store that a running kapgraph has open
+    or is building is kept; everything else is only recomputed when next needed."""
+    from kapgraph.cache_maintenance import PARTS, clear, human
+
+    done = clear(parts or PARTS, days)
+    removed = ", ".join(f"{n} {part}" for part, n in done.removed.items())
+    click.echo(f"removed {removed}: {human(done.freed)} freed")
+    for folder in done.in_use:
+        click.echo(f"kept {folder}: in use by a running kapgraph", err=True)
+
+
 def main() -> None:
     """The console script: click's own errors keep their codes (2); Ctrl-C is 130, never click's 'Aborted!' 1."""
     from kapgraph.interrupt import install_sigterm

@@ -1,0 +1,162 @@
+"""What kapgraph's cache folder holds, and clearing it (``kapgraph cache info`` / ``kapgraph cache clear``).
+
+The cache (:mod:`kapgraph.cache`) is never pruned by itself: an automatic store of 10,000 studies
+takes about 2 GB, and each set of inputs gets one. Clearing never removes what a running process
+uses: an on-disk store whose build is open (its ``<key>.inuse`` lock is held) or being built
+(``build.lock``) is kept and reported as in use. A cleared store keeps its empty folder and its
+``build.lock``, which a process may be waiting on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from kapgraph.cache import cache_root
+from kapgraph.errors import KapgraphError
+
+#: the parts of the cache folder, as kapgraph.cache describes them
+PARTS = ("stores", "inferred", "loaded", "headers")
+
+
+@dataclass
+class Part:
+    name: str
+    entries: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class Cleared:
+    removed: dict[str, int] = field(default_factory=dict)
+    freed: int = 0
+    in_use: list[Path] = field(default_factory=list)
+
+
+def _size(path: Path) -> int:
+    if not path.is_dir():
+        return path.stat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed meanwhile
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def _entries(part: str) -> list[Path]:
+    folder = cache_root() / part
+    try:
+        children = sorted(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise KapgraphError(f"{folder}: cannot read the cache folder: {exc.strerror or exc}") from None
+    if part == "stores":  # a store folder counts while it holds a manifest or a build
+        return [c for c in children if c.is_dir() and any(p.name != "build.lock" for p in c.iterdir())]
+    return [c for c in children if not c.name.startswith(".")]  # not a temporary file being written
+
+
+def usage() -> list[Part]:
+    """Each part of the cache: how many entries and how many bytes."""
+    parts = []
+    for name in PARTS:
+        part = Part(name)
+        for entry in _entries(name):
+            with contextlib.suppress(OSError):
+                part.bytes += _size(entry)
+                part.entries += 1
+        parts.append(part)
+    return parts
+
+
+def clear(parts: tuple[str, ...] = PARTS, older_than_days: float | None = None) -> Cleared:
+    """Remove the entries of *parts* (those written more than *older_than_days* ago, if given)."""
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise KapgraphError(f"unknown cache part {unknown[0]!r}; use one of {', '.join(PARTS)}")
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    done = Cleared()
+    for part in parts:
+        removed = 0
+        for entry in _entries(part):
+            try:
+                if cutoff is not None and _written(entry) > cutoff:
+                    continue
+                size = _size(entry)
+                if part == "stores":
+                    if not _clear_store(entry):
+                        done.in_use.append(entry)
+                        continue
+                else:
+                    entry.unlink() if not entry.is_dir() else shutil.rmtree(entry)
+            except OSError as exc:
+                raise KapgraphError(f"{entry}: cannot remove it from the cache: {exc.strerror or exc}") from None
+            removed += 1
+            done.freed += size
+        done.removed[part] = removed
+    return done
+
+
+def _written(entry: Path) -> float:
+    """When the entry was written: for a store, when its current build was made (its manifest)."""
+    manifest = entry / "manifest.json"
+    return manifest.stat().st_mtime if entry.is_dir() and manifest.exists() else entry.stat().st_mtime
+
+
+def _clear_store(folder: Path) -> bool:
+    """Remove the store's builds and manifest unless a process builds or uses one (then False)."""
+    with _exclusive(folder / "build.lock") as building:
+        if building is None:
+            return False
+        held = []
+        try:
+            for lock_path in sorted(folder.glob("*.inuse")):
+                handle = lock_path.open("ab")
+                held.append(handle)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False  # a process has this build open
+            # the manifest first: a process that starts now finds no build, and waits for build.lock
+            (folder / "manifest.json").unlink(missing_ok=True)
+            for child in folder.iterdir():
+                if child.name == "build.lock":
+                    continue
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        finally:
+            for handle in held:
+                handle.close()
+    return True
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[IO[bytes] | None]:
+    """*path* opened and locked exclusively without waiting, or None if another process holds it."""
+    with path.open("ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def human(size: int) -> str:
+    """A byte count the way ``du -h`` would say it (powers of 1024)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

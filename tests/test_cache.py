@@ -1,0 +1,75 @@
+"""``kapgraph cache info`` and ``kapgraph cache clear``: what the cache holds, and clearing it safely."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kapgraph.cache import cache_root
+from kapgraph.cli import cli
+from kapgraph.loading import sources
+from kapgraph.store import StoreDir
+
+
+def _info(runner: CliRunner) -> dict[str, int]:
+    result = runner.invoke(cli, ["cache", "info"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"cache: {cache_root()}"
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+) entries", result.output, re.M)}
+
+
+@pytest.fixture()
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of its own, filled by a query (inferred graph, marker, header) and a store."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["query", "studies-by-diagnosis", "--param", "diagnosis=PTSD"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    folder = cache_root() / "stores" / "bundled"
+    StoreDir(folder).open(sources()).close()
+    return folder
+
+
+def test_info_counts_each_part(cache: Path) -> None:
+    counts = _info(CliRunner())
+    assert set(counts) == {"stores", "inferred", "loaded", "headers"}
+    assert counts["stores"] == 1
+    assert counts["inferred"] >= 1 and counts["loaded"] >= 1 and counts["headers"] >= 1
+
+
+def test_clear_keeps_a_store_in_use_and_removes_the_rest(cache: Path) -> None:
+    runner = CliRunner()
+    opened = StoreDir(cache).open(sources())  # holds the build's in-use lock, as a running query does
+    try:
+        result = runner.invoke(cli, ["cache", "clear"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert f"kept {cache}: in use" in result.output
+        assert re.search(r"removed 0 stores, [1-9]\d* inferred, [1-9]\d* loaded, [1-9]\d* headers", result.output)
+        assert _info(runner) == {"stores": 1, "inferred": 0, "loaded": 0, "headers": 0}
+        assert len(opened.store) > 0  # the open build is intact
+    finally:
+        opened.close()
+    result = runner.invoke(cli, ["cache", "clear", "stores"], catch_exceptions=False)
+    assert result.exit_code == 0 and result.output.startswith("removed 1 stores"), result.output
+    assert _info(runner)["stores"] == 0
+    assert [p.name for p in cache.iterdir()] == ["build.lock"]  # a process may be waiting on it
+    # the cleared store is built again when next used
+    result = runner.invoke(cli, ["--store", str(cache), "query", "studies"], catch_exceptions=False)
+    assert result.exit_code == 0 and "dakwar2019" in result.output, result.output
+    assert _info(runner)["stores"] == 1
+
+
+def test_clear_older_than_keeps_what_is_newer(cache: Path) -> None:
+    runner = CliRunner()
+    before = _info(runner)
+    result = runner.invoke(cli, ["cache", "clear", "--older-than", "1"], catch_exceptions=False)
+    assert result.exit_code == 0 and result.output.startswith("removed 0 stores, 0 inferred, 0 loaded, 0 headers")
+    assert _info(runner) == before
+
+
+def test_an_unknown_part_is_a_usage_error(cache: Path) -> None:
+    result = CliRunner().invoke(cli, ["cache", "clear", "everything"])
+    assert result.exit_code == 2 and "'everything' is not one of" in result.output
