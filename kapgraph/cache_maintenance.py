@@ -106,9 +106,11 @@ def clear(parts: tuple[str, ...] = PARTS, older_than_days: float | None = None) 
 
 
 def _written(entry: Path) -> float:
-    """When the entry was written: for a store, when its current build was made (its manifest)."""
-    manifest = entry / "manifest.json"
-    return manifest.stat().st_mtime if entry.is_dir() and manifest.exists() else entry.stat().st_mtime
+    """When the entry was last written; for a store, last built or opened (its manifest, its in-use locks)."""
+    if not entry.is_dir():
+        return entry.stat().st_mtime
+    times = [p.stat().st_mtime for p in entry.iterdir() if p.name == "manifest.json" or p.suffix == ".inuse"]
+    return max(times, default=entry.stat().st_mtime)
 
 
 def _clear_store(folder: Path) -> bool:

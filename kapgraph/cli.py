@@ -811,7 +811,7 @@ def cache_info_command() -> None:
 @click.argument("parts", nargs=-1, type=click.Choice(["stores", "inferred", "loaded", "headers"]))
 @click.option(
     "--older-than", "days", type=click.FloatRange(min=0), default=None, metavar="DAYS",
-    help="Only entries written more than DAYS days ago (a store: its current build).",
+    help="Only entries written more than DAYS days ago (a store: last built or opened).",
 )  # fmt: skip
 @_errors_to_exit_codes
 def cache_clear_command(parts: tuple[str, ...], days: float | None) -> None:

@@ -203,6 +203,8 @@ class StoreDir:
         except OSError:  # a read-only store folder: nobody can remove the build under us either
             return None
         fcntl.flock(handle, fcntl.LOCK_SH)
+        with contextlib.suppress(OSError):  # when the build was last used (kapgraph cache clear --older-than)
+            os.utime(handle.fileno())
         return handle
 
     # --- building ---------------------------------------------------------------------------

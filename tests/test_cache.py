@@ -73,3 +73,21 @@ def test_clear_older_than_keeps_what_is_newer(cache: Path) -> None:
 def test_an_unknown_part_is_a_usage_error(cache: Path) -> None:
     result = CliRunner().invoke(cli, ["cache", "clear", "everything"])
     assert result.exit_code == 2 and "'everything' is not one of" in result.output
+
+
+def test_older_than_counts_a_store_from_when_it_was_last_opened(cache: Path) -> None:
+    import os
+    import time
+
+    runner = CliRunner()
+    old = time.time() - 40 * 86400
+    for path in cache.iterdir():  # built and last opened 40 days ago
+        os.utime(path, (old, old))
+    StoreDir(cache).open(sources()).close()  # opened today: used, though built long ago
+    assert (cache / "manifest.json").stat().st_mtime == old
+    result = runner.invoke(cli, ["cache", "clear", "stores", "--older-than", "30"], catch_exceptions=False)
+    assert result.output.startswith("removed 0 stores"), result.output
+    for path in cache.iterdir():
+        os.utime(path, (old, old))
+    result = runner.invoke(cli, ["cache", "clear", "stores", "--older-than", "30"], catch_exceptions=False)
+    assert result.output.startswith("removed 1 stores"), result.output
