@@ -38,11 +38,18 @@ class Cleared:
     removed: dict[str, int] = field(default_factory=dict)
     freed: int = 0
     in_use: list[Path] = field(default_factory=list)
+    #: what could not be removed, and why (the others are removed all the same)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _is_folder(path: Path) -> bool:
+    """A folder itself: a symbolic link is an entry of its own, never followed out of the cache."""
+    return path.is_dir() and not path.is_symlink()
 
 
 def _size(path: Path) -> int:
-    if not path.is_dir():
-        return path.stat().st_size
+    if not _is_folder(path):
+        return path.lstat().st_size
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
@@ -60,8 +67,16 @@ def _entries(part: str) -> list[Path]:
     except OSError as exc:
         raise KapgraphError(f"{folder}: cannot read the cache folder: {exc.strerror or exc}") from None
     if part == "stores":  # a store folder counts while it holds a manifest or a build
-        return [c for c in children if c.is_dir() and any(p.name != "build.lock" for p in c.iterdir())]
+        return [c for c in children if not _is_folder(c) or not _only_lock(c)]
     return [c for c in children if not c.name.startswith(".")]  # not a temporary file being written
+
+
+def _only_lock(folder: Path) -> bool:
+    """Whether a store folder holds nothing but its build lock (a cleared store); False if unreadable."""
+    try:
+        return all(p.name == "build.lock" for p in folder.iterdir())
+    except OSError:
+        return False
 
 
 def usage() -> list[Part]:
@@ -84,21 +99,23 @@ def clear(parts: tuple[str, ...] = PARTS, older_than_days: float | None = None) 
         raise KapgraphError(f"unknown cache part {unknown[0]!r}; use one of {', '.join(PARTS)}")
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     done = Cleared()
-    for part in parts:
+    for part in dict.fromkeys(parts):  # a part named twice is cleared (and counted) once
         removed = 0
         for entry in _entries(part):
             try:
                 if cutoff is not None and _written(entry) > cutoff:
                     continue
                 size = _size(entry)
-                if part == "stores":
-                    if not _clear_store(entry):
-                        done.in_use.append(entry)
-                        continue
-                else:
-                    entry.unlink() if not entry.is_dir() else shutil.rmtree(entry)
+                if not _is_folder(entry):  # a file, or a link (removed itself, its target kept)
+                    entry.unlink(missing_ok=True)
+                elif part != "stores":
+                    shutil.rmtree(entry)
+                elif not _clear_store(entry):
+                    done.in_use.append(entry)
+                    continue
             except OSError as exc:
-                raise KapgraphError(f"{entry}: cannot remove it from the cache: {exc.strerror or exc}") from None
+                done.failed.append((entry, exc.strerror or str(exc)))
+                continue
             removed += 1
             done.freed += size
         done.removed[part] = removed
@@ -107,8 +124,8 @@ def clear(parts: tuple[str, ...] = PARTS, older_than_days: float | None = None) 
 
 def _written(entry: Path) -> float:
     """When the entry was last written; for a store, last built or opened (its manifest, its in-use locks)."""
-    if not entry.is_dir():
-        return entry.stat().st_mtime
+    if not _is_folder(entry):
+        return entry.lstat().st_mtime
     times = [p.stat().st_mtime for p in entry.iterdir() if p.name == "manifest.json" or p.suffix == ".inuse"]
     return max(times, default=entry.stat().st_mtime)
 

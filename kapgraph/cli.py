@@ -49,6 +49,21 @@ class _Seconds(click.FloatRange):
 SECONDS = _Seconds()
 
 
+class _Days(click.FloatRange):
+    """An age: a number of days, 0 or more (inf: nothing is that old; nan is refused, as FloatRange does not)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        result = super().convert(value, param, ctx)
+        if math.isnan(result):
+            self.fail(f"{value!r} is not a number of days.", param, ctx)
+        return result
+
+
 def _errors_to_exit_codes(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -810,7 +825,7 @@ def cache_info_command() -> None:
 @cache_group.command("clear", epilog="Example: kapgraph cache clear stores --older-than 30")
 @click.argument("parts", nargs=-1, type=click.Choice(["stores", "inferred", "loaded", "headers"]))
 @click.option(
-    "--older-than", "days", type=click.FloatRange(min=0), default=None, metavar="DAYS",
+    "--older-than", "days", type=_Days(), default=None, metavar="DAYS",
     help="Only entries written more than DAYS days ago (a store: last built or opened).",
 )  # fmt: skip
 @_errors_to_exit_codes
@@ -824,6 +839,10 @@ def cache_clear_command(parts: tuple[str, ...], days: float | None) -> None:
     click.echo(f"removed {removed}: {human(done.freed)} freed")
     for folder in done.in_use:
         click.echo(f"kept {folder}: in use by a running kapgraph", err=True)
+    for entry, why in done.failed:
+        click.echo(f"kapgraph: error: {entry}: cannot remove it from the cache: {why}", err=True)
+    if done.failed:
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def main() -> None:

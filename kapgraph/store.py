@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -133,6 +134,29 @@ def default_cache(files: list[Source]) -> Path:
     return base / inputs
 
 
+#: the names of a store folder's entries: builds (their keys), their in-use locks, the build lock,
+#: the manifest, and what a build makes while it runs (a staging build, rule scratch, a manifest)
+_BUILD = re.compile(r"[0-9a-f]{24}")
+_STAGING = re.compile(r"\.build-(?:[0-9a-f]{8}|rules-.+)")
+_MANIFEST_TMP = re.compile(r"\.manifest\.json\.[0-9a-f]{8}")
+
+
+def _is_store_part(name: str) -> bool:
+    return (
+        name in (MANIFEST, "build.lock")
+        or bool(_BUILD.fullmatch(name.removesuffix(".inuse")))
+        or bool(_STAGING.fullmatch(name) or _MANIFEST_TMP.fullmatch(name))
+    )
+
+
+def _remove(path: Path) -> None:
+    """Remove a build, a staging folder or a damaged entry in its place (a link itself, never its target)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _store_files(path: Path) -> dict[str, int]:
     """The files of a RocksDB build that must not change once it is finished."""
     return {
@@ -162,6 +186,7 @@ class StoreDir:
             raise StoreError(f"{self.root}: cannot create the store folder: {exc.strerror or exc}") from None
         if not self.root.is_dir():
             raise StoreError(f"{self.root}: not a folder; --store needs a folder for the on-disk store")
+        self._check_own_folder()
         records = fingerprint(files, Manifest.read(self.root / MANIFEST))
         key = build_key(records)
         if not rebuild:
@@ -179,6 +204,20 @@ class StoreDir:
         self._collect_garbage(key)
         return opened
 
+    def _check_own_folder(self) -> None:
+        """StoreError if the folder holds anything a store does not: kapgraph deletes old builds in
+        it, so it must never be a folder of other files (``--store .`` in a project, or the data)."""
+        try:
+            names = os.listdir(self.root)
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot read the store folder: {exc.strerror or exc}") from None
+        foreign = sorted(n for n in names if not _is_store_part(n))
+        if foreign:
+            raise StoreError(
+                f"{self.root}: holds {foreign[0]!r}, which is not part of a kapgraph store; --store needs a "
+                "folder of its own (new, empty, or one kapgraph made), since it deletes old builds there"
+            )
+
     # --- reading ----------------------------------------------------------------------------
 
     def _open_current(self, key: str, *, built: bool) -> OpenedStore | None:
@@ -191,7 +230,7 @@ class StoreDir:
             if not path.is_dir() or _store_files(path) != manifest.store_files:
                 raise OSError("damaged")
             store = ox.Store.read_only(str(path))
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: RocksDB found a corrupt file (a checksum mismatch)
             if lock is not None:
                 lock.close()
             return None
@@ -241,8 +280,9 @@ class StoreDir:
         key: str,
         progress: Callable[[Source, int], None] | None,
     ) -> None:
-        for stale in self.root.glob(".build-*"):  # left by a process that died while holding the lock
-            shutil.rmtree(stale, ignore_errors=True)
+        for stale in self.root.iterdir():  # left by a process that died while holding the lock
+            if _STAGING.fullmatch(stale.name) or _MANIFEST_TMP.fullmatch(stale.name):
+                _remove(stale)
         staging = self.root / f".build-{secrets.token_hex(4)}"
         start = time.perf_counter()
         try:
@@ -267,12 +307,17 @@ class StoreDir:
                 _store_files(staging),
             )
             target = self.root / key
-            if target.exists():
-                shutil.rmtree(target)
+            if target.exists() or target.is_symlink():  # a damaged build (a file or a link where it was)
+                _remove(target)
             os.replace(staging, target)
             tmp = self.root / f".{MANIFEST}.{secrets.token_hex(4)}"
-            tmp.write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
-            os.replace(tmp, self.root / MANIFEST)
+            if (self.root / MANIFEST).is_dir():  # damaged: a folder where the manifest was
+                _remove(self.root / MANIFEST)
+            try:
+                tmp.write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+                os.replace(tmp, self.root / MANIFEST)
+            finally:
+                tmp.unlink(missing_ok=True)
         except KapgraphError:
             raise
         except OSError as exc:
@@ -284,7 +329,7 @@ class StoreDir:
         """Remove the builds other than *current* that no process has open."""
         for lock_path in self.root.glob("*.inuse"):
             key = lock_path.name.removesuffix(".inuse")
-            if key == current:
+            if key == current or not _BUILD.fullmatch(key):
                 continue
             with lock_path.open("ab") as handle:
                 try:
@@ -295,5 +340,5 @@ class StoreDir:
                 lock_path.unlink(missing_ok=True)
         for path in self.root.iterdir():  # builds whose in-use lock file went missing
             orphan = not (self.root / f"{path.name}.inuse").exists()
-            if path.is_dir() and not path.name.startswith(".") and path.name != current and orphan:
-                shutil.rmtree(path, ignore_errors=True)
+            if _BUILD.fullmatch(path.name) and path.name != current and orphan:
+                _remove(path)

@@ -91,3 +91,32 @@ def test_older_than_counts_a_store_from_when_it_was_last_opened(cache: Path) -> 
         os.utime(path, (old, old))
     result = runner.invoke(cli, ["cache", "clear", "stores", "--older-than", "30"], catch_exceptions=False)
     assert result.output.startswith("removed 1 stores"), result.output
+
+
+def test_links_in_the_cache_are_removed_never_followed(cache: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "sub" / "keep.txt").write_text("keep", encoding="utf-8")
+    (cache_root() / "stores" / "link").symlink_to(victim)
+    (cache_root() / "inferred" / "zz-folder.nt").symlink_to(victim)
+    (cache_root() / "loaded" / "zz-broken").symlink_to(tmp_path / "nowhere")
+    result = CliRunner().invoke(cli, ["cache", "clear"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert re.match(r"removed 2 stores, [1-9]\d* inferred, [2-9]\d* loaded", result.output), result.output
+    assert [str(p.relative_to(victim)) for p in sorted(victim.rglob("*"))] == ["sub", "sub/keep.txt"]
+    for part in ("stores", "inferred", "loaded"):
+        assert not any(p.is_symlink() for p in (cache_root() / part).iterdir())
+
+
+def test_a_part_named_twice_is_counted_once(cache: Path) -> None:
+    count = _info(CliRunner())["inferred"]
+    result = CliRunner().invoke(cli, ["cache", "clear", "inferred", "inferred"], catch_exceptions=False)
+    assert result.output.startswith(f"removed {count} inferred:"), result.output
+
+
+@pytest.mark.parametrize("days", ["nan", "-nan", "-1", "-inf", "soon"])
+def test_older_than_must_be_a_number_of_days(cache: Path, days: str) -> None:
+    before = _info(CliRunner())
+    result = CliRunner().invoke(cli, ["cache", "clear", "--older-than", days])
+    assert result.exit_code == 2 and "--older-than" in result.output, result.output
+    assert _info(CliRunner()) == before

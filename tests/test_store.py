@@ -19,7 +19,7 @@ from kapgraph.api import run_query
 from kapgraph.backends import open_engine
 from kapgraph.backends.oxigraph import OxigraphEngine
 from kapgraph.cli import cli
-from kapgraph.errors import LoadError
+from kapgraph.errors import LoadError, StoreError
 from kapgraph.loading import sources
 from kapgraph.namespaces import GRAPH_BASE, STUDY_IRI
 from kapgraph.store import MANIFEST, StoreDir
@@ -197,7 +197,13 @@ def test_a_build_in_use_is_not_removed(tmp_path: Path, data: Path) -> None:
     assert len(studies(reader)) == 3 and len(studies(writer)) == 2
 
 
-@pytest.mark.parametrize("damage", ["manifest garbage", "manifest missing", "build file truncated", "build missing"])
+DAMAGE = [
+    "manifest garbage", "manifest missing", "manifest a folder", "build file truncated",
+    "build file corrupt, same size", "build missing", "build a file",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_store_is_rebuilt_not_trusted(tmp_path: Path, data: Path, damage: str) -> None:
     folder = tmp_path / "store"
     location = open_store(data, folder).location
@@ -206,16 +212,47 @@ def test_a_damaged_store_is_rebuilt_not_trusted(tmp_path: Path, data: Path, dama
         (folder / MANIFEST).write_text("{not json", encoding="utf-8")
     elif damage == "manifest missing":
         (folder / MANIFEST).unlink()
+    elif damage == "manifest a folder":
+        (folder / MANIFEST).unlink()
+        (folder / MANIFEST).mkdir()
     elif damage == "build file truncated":
         sst = max(location.glob("*.sst"), key=lambda p: p.stat().st_size)
         with sst.open("r+b") as handle:
             handle.truncate(sst.stat().st_size // 2)
+    elif damage == "build file corrupt, same size":  # RocksDB's checksums find it
+        sst = max(location.glob("*.sst"), key=lambda p: p.stat().st_size)
+        raw = bytearray(sst.read_bytes())
+        for i in range(100, len(raw) - 100, 997):
+            raw[i] ^= 0xFF
+        sst.write_bytes(bytes(raw))
+    elif damage == "build a file":
+        shutil.rmtree(location)
+        location.write_text("not a build", encoding="utf-8")
     else:
         shutil.rmtree(location)
     engine = open_store(data, folder)
     assert engine._opened.built  # type: ignore[attr-defined]
     assert studies(engine) == {"dakwar2019", "ocker2020", "halstead2021"}
     assert json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["key"] == engine.location.name  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("foreign", ["notes/todo.txt", "README.md", ".build-mine/x", "0123456789abcdef01234567x/y"])
+def test_a_folder_of_other_files_is_refused_and_left_alone(tmp_path: Path, data: Path, foreign: str) -> None:
+    # old builds are deleted in a store folder: it must never be a project folder (--store .) or the data
+    folder = tmp_path / "project"
+    (folder / foreign).parent.mkdir(parents=True, exist_ok=True)
+    (folder / foreign).write_text("keep me", encoding="utf-8")
+    before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    with pytest.raises(StoreError, match=r"holds '[^']+', which is not part of a kapgraph store"):
+        open_store(data, folder)
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
+
+
+def test_the_data_folder_as_its_own_store_is_refused(tmp_path: Path, data: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--data", str(data), "--store", str(data), "info"])
+    assert result.exit_code == 2 and "not part of a kapgraph store" in result.output, result.output
+    assert sorted(p.name for p in data.iterdir()) == ["dakwar2019.ttl", "halstead2021.ttl", "ocker2020.ttl"]
 
 
 def test_a_half_built_store_is_cleaned_up(tmp_path: Path, data: Path) -> None:
