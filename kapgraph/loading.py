@@ -66,32 +66,42 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
 
     Nothing asked for is skipped without a word: a file or folder that cannot be read, a broken
     symbolic link, a device or FIFO is a LoadError naming it. Symbolic links to folders are
-    followed (each folder is read once, so a link back up the tree ends).
+    followed (each folder is read once, so a link back up the tree ends). A file reached twice (named
+    twice, in a folder also named, or through a link) is read once, where it first comes: read
+    twice, its blank nodes would be two sets of nodes.
     """
     found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+
+    def add(path: Path, st: os.stat_result) -> None:
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            found.append(path)
+
     for raw in paths:
         path = Path(raw)
-        mode = _mode(path)
-        if stat.S_ISDIR(mode):
+        st = _stat(path)
+        if stat.S_ISDIR(st.st_mode):
             files = _walk(path)
             if not files:
                 raise LoadError(f"{path}: folder holds no RDF files ({', '.join(sorted(FORMATS))})")
-            found.extend(files)
+            for file, file_st in files:
+                add(file, file_st)
         elif path.suffix.lower() not in FORMATS:
             raise LoadError(
                 f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}"
             )
-        elif not stat.S_ISREG(mode):  # a device such as /dev/zero would be read forever
+        elif not stat.S_ISREG(st.st_mode):  # a device such as /dev/zero would be read forever
             raise LoadError(f"{path}: cannot read: not a regular file (a device, FIFO or socket)")
         else:
-            found.append(path)
+            add(path, st)
     return found
 
 
-def _mode(path: Path | str) -> int:
-    """The mode of *path* (links followed), or LoadError saying why it cannot be used."""
+def _stat(path: Path | str) -> os.stat_result:
+    """The status of *path* (links followed), or LoadError saying why it cannot be used."""
     try:
-        return os.stat(path).st_mode
+        return os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
             raise LoadError(f"{path}: cannot read: a broken symbolic link") from None
@@ -105,13 +115,13 @@ def _mode(path: Path | str) -> int:
         raise LoadError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: Path) -> list[tuple[Path, os.stat_result]]:
     """The RDF files under *folder*, sorted; LoadError for a sub-folder or file that cannot be read (never skipped).
 
     One ``scandir`` per folder: an entry's type comes from the listing, so a file costs one ``stat``
     (which also proves it can be entered) and one ``access`` call (10,000 files: a few hundredths of a second).
     """
-    found: list[str] = []
+    found: list[tuple[str, os.stat_result]] = []
     root_stat = os.stat(folder)
     seen = {(root_stat.st_dev, root_stat.st_ino)}
     pending = [os.fspath(folder)]
@@ -142,13 +152,14 @@ def _walk(folder: Path) -> list[Path]:
                     # it may have been a folder of studies: never skip it silently
                     raise LoadError(f"{path}: cannot read: a broken symbolic link")
                 continue
-            if not stat.S_ISREG(_mode(path)):
+            st = _stat(path)
+            if not stat.S_ISREG(st.st_mode):
                 raise LoadError(f"{path}: cannot read: not a regular file")
             if not os.access(path, os.R_OK):
                 raise LoadError(f"{path}: cannot read: permission denied")
-            found.append(path)
+            found.append((path, st))
     # in Path order (part by part), sorted as strings: comparing 100k Path objects costs seconds
-    return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
+    return [(Path(p), st) for p, st in sorted(found, key=lambda f: f[0].split(os.sep))]
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:
@@ -179,8 +190,8 @@ def _bundled_roots() -> dict[str, str]:
 
 def sources(data: Iterable[Path | str] | None = None, *, include_ontology: bool = True) -> list[Source]:
     """The ontology files and the data files (the bundled ``data/`` unless *data* is given)."""
-    files: list[Path] = list(resources.ontology_files()) if include_ontology else []
-    files.extend(find_rdf_files(data if data else [resources.data_dir()]))
+    ontology: list[Path] = list(resources.ontology_files()) if include_ontology else []
+    files = find_rdf_files([*ontology, *(data if data else [resources.data_dir()])])  # each file once
     roots = _bundled_roots()
     return [Source(path, graph_name(path, roots)) for path in files]
 

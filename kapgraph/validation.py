@@ -201,9 +201,8 @@ def _simple(term: Node) -> Node:
 def _input_files(data: Sequence[Path | str] | None) -> tuple[list[Path], list[Path]]:
     """(every file in input order: the ontology, then the data; the data files alone)."""
     ontology = list(resources.ontology_files())
-    data_files = find_rdf_files(data if data else [resources.data_dir()])
-    files = ontology + [f for f in data_files if f not in ontology]
-    return files, [f for f in data_files if f not in ontology]
+    files = find_rdf_files([*ontology, *(data if data else [resources.data_dir()])])  # each file once
+    return files, files[len(ontology) :]
 
 
 def validate(

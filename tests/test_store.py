@@ -78,6 +78,25 @@ def test_a_triple_stated_in_two_files_is_counted_once(tmp_path: Path, data: Path
     assert engine.files_of(ocker) == [data / "ocker2020-again.ttl"]
 
 
+@pytest.mark.parametrize("how", ["the file twice", "its folder and the file", "a link to the file", "the ontology"])
+def test_a_file_reached_twice_is_read_once(tmp_path: Path, data: Path, how: str) -> None:
+    # read twice, its blank nodes (the evidence selectors) would be stated twice, as other nodes
+    file = data / "dakwar2019.ttl"
+    if how == "the file twice":
+        paths = [file, file]
+    elif how == "its folder and the file":
+        paths = [data, file]
+    elif how == "a link to the file":
+        (tmp_path / "link.ttl").symlink_to(file)
+        paths = [file, tmp_path / "link.ttl"]
+    else:
+        paths = [file, ROOT / "ontology"]
+    once = open_engine("oxigraph", [data] if how == "its folder and the file" else [file])
+    twice = open_engine("oxigraph", paths)
+    assert [s.path for s in twice.sources] == [s.path for s in once.sources]
+    assert twice.triple_count() == once.triple_count()
+
+
 @pytest.mark.parametrize("part", [1, 50])
 def test_the_duplicate_check_in_parts_keeps_what_the_whole_check_keeps(
     tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch, part: int
