@@ -544,24 +544,28 @@ def reproduce_command(ctx: click.Context, fmt: str | None, engine: str) -> None:
 @click.option(
     "--store",
     "folder",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="The store folder to build (or to check and reuse).",
+    help="The store folder to build (or to check and reuse); else the group's --store, else $KAPGRAPH_STORE.",
 )
 @click.option("--rebuild", is_flag=True, help="Build again even if the store is up to date.")
 @click.pass_context
 @_errors_to_exit_codes
-def load_command(ctx: click.Context, paths: tuple[Path, ...], folder: Path, rebuild: bool) -> None:
+def load_command(ctx: click.Context, paths: tuple[Path, ...], folder: Path | None, rebuild: bool) -> None:
     """Bulk-load the ontology and PATHS (default: the bundled data, or --data) into an on-disk store.
 
     Later commands given the same data and --store DIR (or KAPGRAPH_STORE=DIR) reuse it while the
     files are unchanged. Prints the asserted triples and their loading rate, the inferred triples and
     the inference time on a line of their own, and the whole build time."""
+    import os
+
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kapgraph.loading import Source, sources
     from kapgraph.store import StoreDir
 
+    folder = folder or _store(ctx) or (Path(os.environ["KAPGRAPH_STORE"]) if os.environ.get("KAPGRAPH_STORE") else None)
+    if folder is None:
+        raise click.UsageError("name the store folder: --store DIR (before or after 'load'), or KAPGRAPH_STORE=DIR")
     files = sources(list(paths) or _data(ctx))
     total = sum(s.path.stat().st_size for s in files)
     columns = (TextColumn("loading"), BarColumn(), TextColumn("{task.fields[triples]:,} triples"),

@@ -350,6 +350,27 @@ def test_load_command_reports_triples_and_rate_then_reuses(tmp_path: Path, data:
     assert len(builds(folder)) == 1
 
 
+@pytest.mark.parametrize("where", ["before the command", "KAPGRAPH_STORE", "nowhere"])
+def test_load_takes_the_store_from_the_group_or_the_environment(
+    tmp_path: Path, data: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "store"
+    args = ["load", str(data)]
+    if where == "before the command":
+        args = ["--store", str(folder), *args]
+    elif where == "KAPGRAPH_STORE":
+        monkeypatch.setenv("KAPGRAPH_STORE", str(folder))
+    else:
+        monkeypatch.delenv("KAPGRAPH_STORE", raising=False)
+    result = CliRunner().invoke(cli, args)
+    if where == "nowhere":
+        assert result.exit_code == 2 and "name the store folder" in result.output, result.output
+        assert not folder.exists()
+    else:
+        assert result.exit_code == 0 and result.stdout.startswith("loaded "), result.output
+        assert len(builds(folder)) == 1
+
+
 # --- the query path stays light -------------------------------------------------------------
 
 HEAVY = ("rdflib", "pyshacl", "owlready2", "matplotlib")
