@@ -320,12 +320,29 @@ def materialise_cached(store: ox.Store, inputs: str | None) -> None:
         return
     graph = ox.NamedNode(INFERRED_GRAPH)
     try:
-        store.load(path=path, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
-        return
+        body = _checked(path.read_bytes())
+        if body is not None:
+            store.load(input=body, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+            return
     except (OSError, SyntaxError, ValueError):
         store.remove_graph(graph)
     materialise(store)
-    keep(path, ox.serialize(inferred_triples(store), format=ox.RdfFormat.N_TRIPLES) or b"")
+    body = ox.serialize(inferred_triples(store), format=ox.RdfFormat.N_TRIPLES) or b""
+    keep(path, _CHECK.format(hashlib.sha256(body).hexdigest()).encode() + body)
+
+
+#: the first line of an inferred-graph cache entry (an N-Triples comment): the SHA-256 of the rest, so
+#: that an entry cut short or emptied, even at a line's end, is computed again rather than trusted
+_CHECK = "# kapgraph inferred graph, sha256 {}\n"
+
+
+def _checked(entry: bytes) -> bytes | None:
+    """The N-Triples of a cache entry whose first line vouches for the rest, else None."""
+    import hashlib
+
+    line, _, body = entry.partition(b"\n")
+    expected = _CHECK.format(hashlib.sha256(body).hexdigest()).encode()
+    return body if line + b"\n" == expected else None
 
 
 def inferred_triples(store: ox.Store) -> Iterable[ox.Triple]:

@@ -120,3 +120,25 @@ def test_older_than_must_be_a_number_of_days(cache: Path, days: str) -> None:
     result = CliRunner().invoke(cli, ["cache", "clear", "--older-than", days])
     assert result.exit_code == 2 and "--older-than" in result.output, result.output
     assert _info(CliRunner()) == before
+
+
+@pytest.mark.parametrize("damage", ["emptied", "cut at a line's end", "a line changed"])
+def test_a_damaged_inferred_graph_entry_is_computed_again_not_trusted(cache: Path, damage: str) -> None:
+    runner = CliRunner()
+
+    def inferred() -> int:
+        result = runner.invoke(cli, ["info"], catch_exceptions=False)
+        return int(re.search(r"^inferred_triples: (\d+)$", result.output, re.M)[1])  # type: ignore[index]
+
+    expected = inferred()
+    assert expected > 100
+    [entry] = [p for p in (cache_root() / "inferred").iterdir()]
+    lines = entry.read_bytes().splitlines(keepends=True)
+    if damage == "emptied":
+        entry.write_bytes(b"")
+    elif damage == "cut at a line's end":
+        entry.write_bytes(b"".join(lines[: len(lines) // 2]))
+    else:
+        entry.write_bytes(b"".join([*lines[:-1], b'<urn:x> <urn:y> "z" .\n']))
+    assert inferred() == expected
+    assert entry.read_bytes() == b"".join(lines)  # written again, whole
