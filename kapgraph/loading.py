@@ -54,6 +54,19 @@ _RDFLIB_PARSERS = {
 PARTITION_QUADS = 1_000_000
 
 
+_QUADS = (
+    "kapgraph reads each file into a graph of its own, so it does not read {} files, which name graphs; "
+    "write the triples as Turtle (.ttl) or N-Triples (.nt), or move the file out of the data folder"
+)
+#: RDF files that kapgraph does not read: an error where they are found, in a folder too (a folder's
+#: other files, README.md and the like, are skipped)
+UNREAD_RDF = {
+    ".trig": _QUADS.format("TriG"),
+    ".nq": _QUADS.format("N-Quads"),
+    ".n3": "kapgraph does not read Notation3 (.n3); write the triples as Turtle (.ttl)",
+}
+
+
 class Source(NamedTuple):
     """One input file and the named graph its statements are loaded into."""
 
@@ -87,6 +100,8 @@ def find_rdf_files(paths: Iterable[Path | str]) -> list[Path]:
                 raise LoadError(f"{path}: folder holds no RDF files ({', '.join(sorted(FORMATS))})")
             for file, file_st in files:
                 add(file, file_st)
+        elif path.suffix.lower() in UNREAD_RDF:
+            raise LoadError(f"{path}: {UNREAD_RDF[path.suffix.lower()]}")
         elif path.suffix.lower() not in FORMATS:
             raise LoadError(
                 f"{path}: unknown RDF file type {path.suffix or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}"
@@ -143,7 +158,10 @@ def _walk(folder: Path) -> list[tuple[Path, os.stat_result]]:
                     seen.add((st.st_dev, st.st_ino))
                     pending.append(path)
                 continue
-            if os.path.splitext(entry.name)[1].lower() not in FORMATS:
+            suffix = os.path.splitext(entry.name)[1].lower()
+            if suffix in UNREAD_RDF:  # RDF, but not read: never skipped in silence
+                raise LoadError(f"{path}: {UNREAD_RDF[suffix]}")
+            if suffix not in FORMATS:
                 try:
                     is_link = stat.S_ISLNK(os.lstat(path).st_mode)
                 except OSError as exc:  # the folder can be listed but not entered

@@ -148,6 +148,13 @@ def named_graph_jsonld(tmp: Path) -> dict[str, str]:
     return {"data": target, "file": str(Path(target) / "studies" / "graphed.jsonld")}
 
 
+def unread_rdf(tmp: Path, suffix: str) -> dict[str, str]:
+    """An RDF file kapgraph does not read (TriG, N-Quads, N3) in a copy of the bundled data."""
+    target = data_copy(tmp)["data"]
+    (Path(target) / "studies" / f"more.{suffix}").write_text("<urn:a> <urn:b> <urn:c> .\n", encoding="utf-8")
+    return {"data": target}
+
+
 def devices(tmp: Path) -> dict[str, str]:
     """A null and a full character device (copies of /dev/null and /dev/full made with mknod), a FIFO."""
     os.mknod(tmp / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
