@@ -323,3 +323,11 @@ def test_figure_command_writes_png_and_refuses_unknown_suffix(runner: CliRunner,
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = runner.invoke(cli, ["figure", "fig2", "--out", str(tmp_path / "fig2.pdf")])
     assert bad.exit_code == 2 and "use one of" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_a_graph_query_on_the_rdflib_engine_says_why_it_cannot_run(runner: CliRunner) -> None:
+    query = "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    code, _out, err = invoke(runner, "sparql", "--engine", "rdflib", query)
+    assert code == 3 and "without the named graphs that GRAPH or FROM NAMED reads" in err, err
+    code, out, _err = invoke(runner, "sparql", "--format", "csv", query)
+    assert code == 0 and "https://w3id.org/kap/graph/data/studies/dakwar2019.ttl" in out

@@ -112,6 +112,11 @@ class RdflibEngine:
         except RecursionError:
             raise LimitExceeded("the query nests too deeply for the rdflib engine; use --engine oxigraph") from None
         except Exception as exc:  # rdflib's evaluation failures have no common base class
+            if "requiring a dataset" in str(exc):  # GRAPH, FROM NAMED
+                raise EngineError(
+                    "the rdflib engine holds the files' triples in one graph, without the named graphs that "
+                    "GRAPH or FROM NAMED reads; use --engine oxigraph (a named graph per file)"
+                ) from None
             raise EngineError(f"the rdflib engine could not evaluate the query: {exc}") from None
 
     def triple_count(self) -> int:
