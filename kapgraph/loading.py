@@ -216,7 +216,13 @@ def sources(data: Iterable[Path | str] | None = None, *, include_ontology: bool 
 
 def _syntax_error(path: Path, exc: SyntaxError) -> LoadError:
     message = str(exc.msg if hasattr(exc, "msg") else exc)
-    return LoadError(f"{path}:{exc.lineno or 0}:{exc.offset or 0}: RDF syntax error: {message}")
+    if "LoadDocumentCallback" in message:  # a JSON-LD @context by URL (Oxigraph fetches nothing)
+        return LoadError(
+            f"{path}: the JSON-LD @context names a remote document, which kapgraph does not fetch (it reads "
+            "nothing from the network but the endpoints you name): put the context in the file"
+        )
+    where = f"{exc.lineno}:{exc.offset or 0}:" if exc.lineno else ""  # a JSON-LD error may have no position
+    return LoadError(f"{path}:{where} RDF syntax error: {message}")
 
 
 @contextmanager

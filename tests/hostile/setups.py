@@ -148,6 +148,15 @@ def named_graph_jsonld(tmp: Path) -> dict[str, str]:
     return {"data": target, "file": str(Path(target) / "studies" / "graphed.jsonld")}
 
 
+def remote_context(tmp: Path) -> dict[str, str]:
+    """A JSON-LD file whose @context is a URL (a port nothing listens on: it must not be fetched at all)."""
+    folder = tmp / "d"
+    folder.mkdir()
+    document = {"@context": "http://127.0.0.1:9/context.jsonld", "@id": "urn:kapgraph:test:x", "label": "x"}
+    (folder / "remote.jsonld").write_text(json.dumps(document), encoding="utf-8")
+    return {"data": str(folder)}
+
+
 def unread_rdf(tmp: Path, suffix: str) -> dict[str, str]:
     """An RDF file kapgraph does not read (TriG, N-Quads, N3) in a copy of the bundled data."""
     target = data_copy(tmp)["data"]
