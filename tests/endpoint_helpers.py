@@ -19,6 +19,15 @@ from typing import Any, ClassVar
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 
 
+def die_with_parent() -> None:
+    """In a server's child process before it runs: killed when the test process dies, even by SIGKILL
+    (a CI time limit), so that no server outlives the session (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -66,7 +75,7 @@ def oxigraph_server(location: Path, *files: Path, read_only: bool = False) -> It
     command = "serve-read-only" if read_only else "serve"
     process = subprocess.Popen(
         [str(OXIGRAPH), command, "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent,
     )  # fmt: skip
     try:
         wait_port(port, process)
@@ -79,7 +88,7 @@ def start_serve(store: Path, port: int, *args: str, env: dict[str, str] | None =
     process = subprocess.Popen(
         [sys.executable, "-m", "kapgraph", "serve", "--store", str(store), "--port", str(port), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **(env or {})}, preexec_fn=die_with_parent,
     )  # fmt: skip
     try:
         wait_port(port, process)

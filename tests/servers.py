@@ -29,6 +29,7 @@ import pytest
 from kapgraph.backends.remote import RemoteEngine
 from kapgraph.errors import EndpointUnreachable, EngineError, QueryTimeout
 from kapgraph.results import ResultTable, from_oxigraph
+from tests.endpoint_helpers import die_with_parent
 
 #: the graph the bundled data is loaded into on a server; queries name it as their default graph
 GRAPH = "https://w3id.org/kap/graph/all"
@@ -147,6 +148,7 @@ class Virtuoso:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # no Virtuoso outlives a killed test session
         )
         deadline = time.monotonic() + ready_within
         while time.monotonic() < deadline:
