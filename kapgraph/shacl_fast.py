@@ -26,6 +26,7 @@ import hashlib
 import re
 from array import array
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -1256,9 +1257,31 @@ def validate_shard(task: ShardTask) -> ShardOutput:
     import time
 
     started, clock = time.time(), time.perf_counter()
-    output = _validate_shard(task)
+    with _gc_paused():
+        output = _validate_shard(task)
     output.pid, output.started, output.seconds = os.getpid(), started, time.perf_counter() - clock
     return output
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a shard is validated, and one collection after.
+
+    A shard makes a few hundred thousand long-lived objects (terms, index dicts, pySHACL's
+    results), and the collector's automatic passes would scan them over and over: at 250 studies
+    a shard took 2.5 s with it on and 1.65 s with it off (kapgraph 2026-12-07). The cyclic garbage
+    left (pySHACL's, about a thousand objects per study) is small and is freed at the end.
+    """
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect()
 
 
 def _validate_shard(task: ShardTask) -> ShardOutput:

@@ -160,6 +160,27 @@ def test_broken_study_file_in_a_worker_raises_load_error(tmp_path: Path) -> None
         validate([folder], jobs=2, shard_studies=2)
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_validation_gives_back_the_garbage_collector_as_it_found_it(enabled: bool, tmp_path: Path) -> None:
+    # a shard runs with the cyclic collector paused: after it (and after a failed one) the
+    # collector is on again if it was on, and left off if the caller had turned it off
+    import gc
+
+    bundled = sorted((resources.data_dir() / "studies").glob("*.ttl"))[:2]
+    folder = _copy_studies(tmp_path, bundled, 1)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert validate([folder]).files
+        assert gc.isenabled() is enabled
+        (folder / "studies" / "zz-broken.ttl").write_text('<a> <b> "unterminated .\n', encoding="utf-8")
+        with pytest.raises(LoadError):
+            validate([folder])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
 def test_unsupported_shapes_are_refused() -> None:
     shapes = Graph()
     shape = URIRef("urn:test:shape")
