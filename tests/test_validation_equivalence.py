@@ -162,9 +162,11 @@ def test_broken_study_file_in_a_worker_raises_load_error(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_validation_gives_back_the_garbage_collector_as_it_found_it(enabled: bool, tmp_path: Path) -> None:
-    # a shard runs with the cyclic collector paused: after it (and after a failed one) the
-    # collector is on again if it was on, and left off if the caller had turned it off
+    # a shard, and rdflib's graph, are made with the cyclic collector paused: after them (and after
+    # a failure) the collector is on again if it was on, and left off if the caller had turned it off
     import gc
+
+    from kapgraph.backends.rdflib_graph import RdflibEngine
 
     bundled = sorted((resources.data_dir() / "studies").glob("*.ttl"))[:2]
     folder = _copy_studies(tmp_path, bundled, 1)
@@ -173,9 +175,14 @@ def test_validation_gives_back_the_garbage_collector_as_it_found_it(enabled: boo
         gc.enable() if enabled else gc.disable()
         assert validate([folder]).files
         assert gc.isenabled() is enabled
+        assert RdflibEngine.load([folder], asserted_only=True).triple_count() > 0
+        assert gc.isenabled() is enabled
         (folder / "studies" / "zz-broken.ttl").write_text('<a> <b> "unterminated .\n', encoding="utf-8")
         with pytest.raises(LoadError):
             validate([folder])
+        assert gc.isenabled() is enabled
+        with pytest.raises(LoadError):
+            RdflibEngine.load([folder], asserted_only=True)
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()

@@ -77,20 +77,24 @@ class RdflibEngine:
 
         The inferred triples are those the embedded engine materialises (:mod:`kapgraph.materialise`),
         so that both engines answer alike."""
-        files = sources(data)
-        parsed = [parse_file(s.path) for s in files]  # all or nothing
-        graph = new_graph()
-        for part in parsed:
-            graph.addN((s, p, _simple(o), graph) for s, p, o in part)
-        inferred = 0
-        if not asserted_only:
-            from kapgraph.backends.oxigraph import open_oxigraph
-            from kapgraph.materialise import inferred_triples
+        from kapgraph.gcpause import gc_paused
 
-            native = open_oxigraph(data)
-            for triple in inferred_triples(native.store):
-                graph.add(tuple(from_oxigraph_term(t) for t in triple))
-                inferred += 1
+        files = sources(data)
+        with gc_paused():  # 1,000 synthetic studies: 29 s -> 13 s
+            parsed = [parse_file(s.path) for s in files]  # all or nothing
+            graph = new_graph()
+            for part in parsed:
+                graph.addN((s, p, _simple(o), graph) for s, p, o in part)
+            del parsed
+            inferred = 0
+            if not asserted_only:
+                from kapgraph.backends.oxigraph import open_oxigraph
+                from kapgraph.materialise import inferred_triples
+
+                native = open_oxigraph(data)
+                for triple in inferred_triples(native.store):
+                    graph.add(tuple(from_oxigraph_term(t) for t in triple))
+                    inferred += 1
         return cls(graph, files, inferred=inferred)
 
     def query(self, sparql: str) -> ResultTable:
