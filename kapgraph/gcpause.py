@@ -4,7 +4,7 @@ Building an rdflib graph or a validation shard makes hundreds of thousands to mi
 that live on; the collector's automatic passes re-scan them over and over as they accumulate (the
 cost of each full pass grows with the heap). Paused, and with one collection at the end, the same
 work took: a 250-study validation shard 2.5 s -> 1.8 s, rdflib's graph of 1,000 synthetic studies
-29 s -> 13 s (kapgraph 2026-12-07, this project's 2-core machine).
+22 s -> 17 s (kapgraph 2026-12-07, this project's 2-core machine).
 """
 
 from __future__ import annotations
