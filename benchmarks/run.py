@@ -224,8 +224,9 @@ def bench_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any
             return {"load": loaded, "queries": _time_queries("rdflib", lambda: reference, args)}
 
         # in a process of its own: loading rdflib's graph opens an on-disk Oxigraph store (for the
-        # inferred triples), whose threads a later fork of this process would not have; the next
-        # size's store build, forked from here, then waited for them for ever
+        # inferred triples). Done here, the next size's store build, forked from this process, hung
+        # at its start (seen with --sizes 17,1000,10000), most likely on that store's threads, which
+        # a forked child does not have
         status, part = _in_child(rdflib_part, args.load_timeout * 2)
         if status == "ok":
             result["load_rdflib"], result["queries_rdflib"] = part["load"], part["queries"]
